@@ -1,0 +1,111 @@
+"""``python -m knowledge validate | import | export | training-data``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from knowledge.content_files import load_content, write_content
+from knowledge.db import create_engine, create_schema, session_factory
+from knowledge.repository import KnowledgeRepository
+from knowledge.settings import KnowledgeSettings
+from knowledge.validation import load_spec, validate
+
+
+def _validate(settings: KnowledgeSettings, content_dir: Path, spec_path: Path) -> int:
+    if not spec_path.exists():
+        print(f"topic spec not found: {spec_path} (set TOPICS_SPEC)", file=sys.stderr)
+        return 2
+    content = load_content(content_dir)
+    problems = validate(content, load_spec(spec_path))
+    for problem in problems:
+        print(problem)
+    examples = sum(len(r.entry.examples) for r in content.topics)
+    if problems:
+        print(f"{len(problems)} problem(s) in {content_dir}", file=sys.stderr)
+        return 1
+    print(
+        f"OK: {len(content.topics)} topics, {examples} examples, "
+        f"{len(content.out_of_scope)} out-of-scope questions"
+    )
+    return 0
+
+
+async def _import(settings: KnowledgeSettings, content_dir: Path, spec_path: Path) -> int:
+    if _validate(settings, content_dir, spec_path) != 0:
+        print("not imported: fix the problems above first", file=sys.stderr)
+        return 1
+    engine = create_engine(settings.database_url)
+    try:
+        await create_schema(engine)
+        async with session_factory(engine)() as session, session.begin():
+            report = await KnowledgeRepository(session).sync_content(load_content(content_dir))
+    finally:
+        await engine.dispose()
+    print(
+        f"imported: {len(report.inserted)} new, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged, {len(report.retired)} retired topics; "
+        f"examples +{report.examples_added} -{report.examples_removed}"
+    )
+    return 0
+
+
+async def _export(settings: KnowledgeSettings, out_dir: Path) -> int:
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            content = await KnowledgeRepository(session).export_content()
+    finally:
+        await engine.dispose()
+    for path in write_content(content, out_dir):
+        print(f"wrote {path}")
+    return 0
+
+
+async def _training_data(settings: KnowledgeSettings, out: Path) -> int:
+    engine = create_engine(settings.database_url)
+    try:
+        async with session_factory(engine)() as session:
+            examples = await KnowledgeRepository(session).training_examples()
+    finally:
+        await engine.dispose()
+    if not examples:
+        print("the database has no examples; run 'python -m knowledge import' first", file=sys.stderr)
+        return 1
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps({"intents": examples}, ensure_ascii=False, indent=1, sort_keys=True)
+    if not out.exists() or out.read_text(encoding="utf-8") != text:
+        out.write_text(text, encoding="utf-8")
+    print(f"{sum(map(len, examples.values()))} examples in {len(examples)} intents -> {out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m knowledge", description=__doc__)
+    parser.add_argument("--content", type=Path, help="content folder (default: knowledge/content)")
+    parser.add_argument("--spec", type=Path, help="topics.yaml (default: ../shared/spec/topics.yaml)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("validate", help="check the content files against the spec")
+    commands.add_parser("import", help="validate, then upsert the content into the database")
+    export = commands.add_parser("export", help="write the database back as content files")
+    export.add_argument("out_dir", type=Path)
+    training = commands.add_parser("training-data", help="write intent examples as JSON for NLU training")
+    training.add_argument("out", type=Path)
+    args = parser.parse_args(argv)
+    settings = KnowledgeSettings()
+    content_dir = args.content or settings.content_dir
+    spec_path = args.spec or settings.topics_spec
+    if args.command == "validate":
+        return _validate(settings, content_dir, spec_path)
+    if args.command == "import":
+        return asyncio.run(_import(settings, content_dir, spec_path))
+    if args.command == "export":
+        return asyncio.run(_export(settings, args.out_dir))
+    return asyncio.run(_training_data(settings, args.out))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""Async repository over the knowledge tables. Takes a session; never commits."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from knowledge.content_files import (
+    OUT_OF_SCOPE,
+    Content,
+    DomainEntry,
+    Link,
+    Source,
+    TopicEntry,
+    TopicRecord,
+)
+from knowledge.models import Domain, Topic, TrainingExample, utc_now
+
+
+@dataclass(frozen=True)
+class LinkView:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class TopicView:
+    """Read-only copy of a topic, safe to keep in memory between sessions."""
+
+    id: str
+    domain: str
+    title: str
+    summary: str
+    answer: str
+    links: tuple[LinkView, ...]
+    related: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DomainView:
+    key: str
+    title: str
+    short_title: str
+    topic_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class KnowledgeSnapshot:
+    """Everything the answer pipeline reads, loaded once: the curated KB is small."""
+
+    domains: tuple[DomainView, ...]
+    topics: dict[str, TopicView]
+    examples: dict[str, list[str]]
+
+    def topic(self, topic_id: str) -> TopicView | None:
+        return self.topics.get(topic_id)
+
+
+@dataclass
+class ImportReport:
+    inserted: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    examples_added: int = 0
+    examples_removed: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.inserted or self.updated or self.retired or self.examples_added or self.examples_removed)
+
+
+def _entry_hash(domain: str, position: int, entry: TopicEntry) -> str:
+    payload = {"domain": domain, "position": position, **entry.model_dump(exclude={"examples"})}
+    return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+class KnowledgeRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def sync_content(self, content: Content) -> ImportReport:
+        """Upsert ``content``: same content twice changes nothing the second time."""
+        report = ImportReport()
+        existing_domains = {d.key: d for d in (await self.session.scalars(select(Domain))).all()}
+        for position, domain in enumerate(content.domains):
+            row = existing_domains.get(domain.key)
+            if row is None:
+                self.session.add(Domain(key=domain.key, title=domain.title, short_title=domain.short_title, position=position))
+            elif (row.title, row.short_title, row.position) != (domain.title, domain.short_title, position):
+                row.title, row.short_title, row.position = domain.title, domain.short_title, position
+        await self.session.flush()
+
+        existing = {t.id: t for t in (await self.session.scalars(select(Topic))).all()}
+        seen: set[str] = set()
+        for position, record in enumerate(content.topics):
+            entry = record.entry
+            seen.add(entry.id)
+            digest = _entry_hash(record.domain, position, entry)
+            values: dict[str, Any] = {
+                "domain_key": record.domain,
+                "title": entry.title,
+                "summary": entry.summary,
+                "answer": entry.answer,
+                "links": [link.model_dump() for link in entry.links],
+                "sources": [source.model_dump() for source in entry.sources],
+                "related": list(entry.related),
+                "position": position,
+                "active": True,
+                "content_hash": digest,
+            }
+            row = existing.get(entry.id)
+            if row is None:
+                self.session.add(Topic(id=entry.id, updated_at=utc_now(), **values))
+                report.inserted.append(entry.id)
+            elif row.content_hash != digest or not row.active:
+                for key, value in values.items():
+                    setattr(row, key, value)
+                row.updated_at = utc_now()
+                report.updated.append(entry.id)
+            else:
+                report.unchanged.append(entry.id)
+        for topic_id, row in existing.items():
+            if topic_id not in seen and row.active:
+                row.active = False
+                row.updated_at = utc_now()
+                report.retired.append(topic_id)
+
+        wanted = {
+            (intent, text): position
+            for intent, texts in content.training_examples().items()
+            for position, text in enumerate(texts)
+        }
+        stored = {
+            (row.intent, row.text): row for row in (await self.session.scalars(select(TrainingExample))).all()
+        }
+        stale_ids = [row.id for key, row in stored.items() if key not in wanted]
+        if stale_ids:
+            await self.session.execute(delete(TrainingExample).where(TrainingExample.id.in_(stale_ids)))
+            report.examples_removed = len(stale_ids)
+        for (intent, text), position in wanted.items():
+            row = stored.get((intent, text))
+            if row is None:
+                self.session.add(TrainingExample(intent=intent, text=text, position=position))
+                report.examples_added += 1
+            elif row.position != position:
+                row.position = position
+        await self.session.flush()
+        return report
+
+    async def training_examples(self) -> dict[str, list[str]]:
+        """Intent → examples, only for active topics and out_of_scope."""
+        active = set((await self.session.scalars(select(Topic.id).where(Topic.active))).all())
+        rows = await self.session.execute(
+            select(TrainingExample.intent, TrainingExample.text).order_by(
+                TrainingExample.intent, TrainingExample.position
+            )
+        )
+        examples: dict[str, list[str]] = {}
+        for intent, text in rows:
+            if intent in active or intent == OUT_OF_SCOPE:
+                examples.setdefault(intent, []).append(text)
+        return examples
+
+    async def active_topics(self) -> list[Topic]:
+        result = await self.session.scalars(select(Topic).where(Topic.active).order_by(Topic.position))
+        return list(result.all())
+
+    async def domains(self) -> list[Domain]:
+        return list((await self.session.scalars(select(Domain).order_by(Domain.position))).all())
+
+    async def snapshot(self) -> KnowledgeSnapshot:
+        topics = await self.active_topics()
+        views = {
+            t.id: TopicView(
+                id=t.id,
+                domain=t.domain_key,
+                title=t.title,
+                summary=t.summary,
+                answer=t.answer,
+                links=tuple(LinkView(str(link["label"]), str(link["url"])) for link in t.links),
+                related=tuple(str(r) for r in t.related),
+            )
+            for t in topics
+        }
+        domain_views = tuple(
+            DomainView(
+                key=d.key,
+                title=d.title,
+                short_title=d.short_title,
+                topic_ids=tuple(t.id for t in topics if t.domain_key == d.key),
+            )
+            for d in await self.domains()
+        )
+        return KnowledgeSnapshot(domain_views, views, await self.training_examples())
+
+    async def export_content(self) -> Content:
+        """The stored knowledge base in the content-file model (for ``export``)."""
+        content = Content()
+        content.domains = [
+            DomainEntry(key=d.key, title=d.title, short_title=d.short_title) for d in await self.domains()
+        ]
+        examples = await self.training_examples()
+        for topic in await self.active_topics():
+            entry = TopicEntry(
+                id=topic.id,
+                title=topic.title,
+                summary=topic.summary,
+                answer=topic.answer,
+                links=[Link.model_validate(link) for link in topic.links],
+                sources=[Source.model_validate(source) for source in topic.sources],
+                related=list(topic.related),
+                examples=examples.get(topic.id, []),
+            )
+            content.topics.append(TopicRecord(topic.domain_key, f"{topic.domain_key}.yaml", entry))
+        content.out_of_scope = examples.get(OUT_OF_SCOPE, [])
+        return content

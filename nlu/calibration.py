@@ -1,0 +1,118 @@
+"""Choosing the decision thresholds from data.
+
+How (also in the README):
+1. Out-of-fold rankings: 5-fold stratified cross-validation over the knowledge
+   base's examples (topics and ``out_of_scope``) with the same classifier Rasa
+   runs. Every held-out question is scored twice: as written, and with its
+   diacritics removed, because members type both ways. The lexical fallback is
+   scored leave-one-out.
+2. A grid search over (answer, margin, clarify) picks the thresholds with the best
+   utility: +1 for a right answer or a refused out-of-scope question, +0.3 for a
+   clarification that offers the right topic, −0.3 for a clarification of an
+   out-of-scope question, and −4 for a wrong answer (a wrong answer about a
+   public service or a scam costs a villager money or a trip). In-scope and
+   out-of-scope questions are averaged separately and weighted equally, so the
+   result does not depend on how many out-of-scope examples we wrote.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from nlu.decision import OUT_OF_SCOPE, Decision, Thresholds, decide
+from nlu.lexical import LexicalClassifier
+from nlu.normalize import fold_diacritics, normalize
+from nlu.textclf import Ranking, TopicClassifier
+
+WRONG_ANSWER_COST = 4.0
+CLARIFY_HIT = 0.3
+CLARIFY_OUT_OF_SCOPE = -0.3
+
+
+@dataclass(frozen=True)
+class Scored:
+    gold: str
+    ranking: Ranking
+
+
+def _folds(examples: Mapping[str, Sequence[str]], k: int, seed: int) -> list[list[tuple[str, str]]]:
+    rng = random.Random(seed)
+    folds: list[list[tuple[str, str]]] = [[] for _ in range(k)]
+    for intent in sorted(examples):
+        texts = list(examples[intent])
+        rng.shuffle(texts)
+        for index, text in enumerate(texts):
+            folds[index % k].append((intent, text))
+    return folds
+
+
+def cross_validated(
+    examples: Mapping[str, Sequence[str]], *, k: int = 5, seed: int = 42, progress: bool = False
+) -> list[Scored]:
+    """Out-of-fold rankings of the topic classifier (as written and without diacritics)."""
+    folds = _folds(examples, k, seed)
+    scored: list[Scored] = []
+    for index, held_out in enumerate(folds):
+        train = [pair for j, fold in enumerate(folds) if j != index for pair in fold]
+        classifier = TopicClassifier(seed=seed).fit([t for _, t in train], [i for i, _ in train])
+        texts = [normalize(text) for _, text in held_out]
+        views = texts + [fold_diacritics(text) for text in texts]
+        golds = [intent for intent, _ in held_out] * 2
+        scored.extend(Scored(g, r) for g, r in zip(golds, classifier.rank_normalized(views)))
+        if progress:
+            print(f"  calibration fold {index + 1}/{k} done", flush=True)
+    return scored
+
+
+def leave_one_out_lexical(examples: Mapping[str, Sequence[str]]) -> list[Scored]:
+    classifier = LexicalClassifier(examples)
+    golds = [intent for intent, texts in examples.items() for _ in texts]
+    texts = [normalize(text) for texts in examples.values() for text in texts]
+    views = texts + [fold_diacritics(text) for text in texts]
+    rankings = classifier.rank_normalized(views, exclude_self=True)
+    return [Scored(g, r) for g, r in zip(golds * 2, rankings)]
+
+
+def utility(samples: Iterable[Scored], thresholds: Thresholds) -> float:
+    in_scope: list[float] = []
+    out_of_scope: list[float] = []
+    for sample in samples:
+        verdict = decide(sample.ranking, thresholds)
+        if sample.gold == OUT_OF_SCOPE:
+            value = {
+                Decision.UNKNOWN: 1.0,
+                Decision.CLARIFY: CLARIFY_OUT_OF_SCOPE,
+                Decision.ANSWER: -WRONG_ANSWER_COST,
+            }[verdict.decision]
+            out_of_scope.append(value)
+        else:
+            if verdict.decision is Decision.ANSWER:
+                value = 1.0 if verdict.topic == sample.gold else -WRONG_ANSWER_COST
+            elif verdict.decision is Decision.CLARIFY:
+                value = CLARIFY_HIT if sample.gold in verdict.candidates else 0.0
+            else:
+                value = 0.0
+            in_scope.append(value)
+    mean = lambda values: sum(values) / len(values) if values else 0.0  # noqa: E731
+    return mean(in_scope) + mean(out_of_scope)
+
+
+def _grid(start: float, stop: float, step: float) -> list[float]:
+    count = int(round((stop - start) / step)) + 1
+    return [round(start + i * step, 4) for i in range(count)]
+
+
+def choose_thresholds(samples: Sequence[Scored]) -> tuple[Thresholds, float]:
+    """Best thresholds by :func:`utility`; ties go to the more cautious setting."""
+    best: tuple[float, Thresholds] | None = None
+    for answer in _grid(0.10, 0.90, 0.025):
+        for margin in (0.0, 0.05, 0.1, 0.15, 0.2):
+            for clarify in _grid(0.05, answer, 0.025):
+                thresholds = Thresholds(answer, margin, clarify, max(0.03, clarify / 2))
+                score = utility(samples, thresholds)
+                if best is None or score > best[0] + 1e-9:
+                    best = (score, thresholds)
+    assert best is not None
+    return best[1], best[0]

@@ -1,0 +1,71 @@
+"""Rasa first, the lexical fallback when Rasa is down or slow, and back by itself.
+
+A tiny circuit breaker: after a failure every question goes to the fallback
+(no waiting on a dead server) until ``retry_seconds`` have passed; then the
+next question tries Rasa again, and the first success closes the circuit.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from nlu.client import NluUnavailable, RasaClient
+from nlu.lexical import LexicalClassifier, Ranking
+
+logger = logging.getLogger(__name__)
+
+
+class Source(str, Enum):
+    RASA = "rasa"
+    LEXICAL = "lexical"
+
+
+@dataclass(frozen=True)
+class Classification:
+    ranking: Ranking
+    source: Source
+
+
+class ResilientClassifier:
+    def __init__(
+        self,
+        rasa: RasaClient | None,
+        fallback: LexicalClassifier,
+        *,
+        retry_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._rasa = rasa
+        self._fallback = fallback
+        self._retry_seconds = retry_seconds
+        self._clock = clock
+        self._down_since: float | None = None if rasa else clock()
+
+    @property
+    def rasa_available(self) -> bool:
+        return self._rasa is not None and self._down_since is None
+
+    async def classify(self, normalized: str) -> Classification:
+        """Rank topics for already-normalised text; never raises for NLU outages."""
+        if self._rasa is not None and self._should_try_rasa():
+            try:
+                ranking = await self._rasa.parse(normalized)
+            except NluUnavailable as error:
+                if self._down_since is None:
+                    logger.warning("Rasa unavailable, answering from the lexical fallback: %s", error)
+                self._down_since = self._clock()
+            else:
+                if self._down_since is not None:
+                    logger.warning("Rasa is back; leaving the lexical fallback")
+                    self._down_since = None
+                return Classification(ranking, Source.RASA)
+        return Classification(self._fallback.rank_normalized([normalized])[0], Source.LEXICAL)
+
+    def _should_try_rasa(self) -> bool:
+        if self._down_since is None:
+            return True
+        return self._clock() - self._down_since >= self._retry_seconds

@@ -1,0 +1,187 @@
+"""``python -m nlu train``: generate Rasa data, train, calibrate; skip when nothing changed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from nlu.calibration import choose_thresholds, cross_validated, leave_one_out_lexical
+from nlu.decision import Calibration
+from nlu.settings import PROJECT_ROOT, NluSettings
+
+RASA_PROJECT = PROJECT_ROOT / "nlu" / "rasa_project"
+CONFIG = RASA_PROJECT / "config.yml"
+BASELINE_CONFIG = RASA_PROJECT / "config_baseline.yml"
+MANIFEST = "manifest.json"
+SEED = 42
+# Everything that changes the trained model or its thresholds.
+_FINGERPRINTED_SOURCES = [
+    PROJECT_ROOT / "nlu" / name
+    for name in ("normalize.py", "textclf.py", "rasa_components.py", "calibration.py", "decision.py",
+                 "lexical.py", "requirements.txt")
+]
+
+
+class TrainingError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What ``models/manifest.json`` records about the current model."""
+
+    fingerprint: str
+    model_file: str
+    calibration: Calibration
+    notes: dict[str, object]
+
+    @classmethod
+    def load(cls, model_dir: Path) -> Manifest | None:
+        path = model_dir / MANIFEST
+        if not path.exists():
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(
+            fingerprint=data["fingerprint"],
+            model_file=data["model_file"],
+            calibration=Calibration.from_dict(data["calibration"]),
+            notes=dict(data.get("notes", {})),
+        )
+
+    def save(self, model_dir: Path) -> None:
+        data = {
+            "fingerprint": self.fingerprint,
+            "model_file": self.model_file,
+            "calibration": self.calibration.to_dict(),
+            "notes": self.notes,
+        }
+        (model_dir / MANIFEST).write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+
+    def model_path(self, model_dir: Path) -> Path:
+        return model_dir / self.model_file
+
+
+def load_examples(path: Path) -> dict[str, list[str]]:
+    if not path.exists():
+        raise TrainingError(
+            f"no training examples at {path}; run 'python -m knowledge training-data {path}' first"
+        )
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {str(k): [str(t) for t in v] for k, v in data["intents"].items()}
+
+
+def fingerprint(examples: Mapping[str, Sequence[str]], config: Path = CONFIG) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps(examples, ensure_ascii=False, sort_keys=True).encode())
+    for path in [config, *_FINGERPRINTED_SOURCES]:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _rasa_safe(text: str) -> str:
+    """Rasa's Markdown-ish syntax treats [..](..) and {..} as entities; drop those marks."""
+    return re.sub(r"[\[\]{}()]", " ", text).replace("\n", " ").strip()
+
+
+def write_rasa_data(examples: Mapping[str, Sequence[str]], path: Path) -> None:
+    lines = ['version: "3.1"', "nlu:"]
+    for intent in sorted(examples):
+        lines.append(f"- intent: {intent}")
+        lines.append("  examples: |")
+        seen: set[str] = set()
+        for text in examples[intent]:
+            safe = _rasa_safe(text)
+            if safe and safe not in seen:
+                seen.add(safe)
+                lines.append(f"    - {safe}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def rasa_executable(settings: NluSettings) -> Path:
+    path = settings.rasa_env / "bin" / "rasa"
+    if not path.exists():
+        raise TrainingError(f"Rasa is not installed at {settings.rasa_env}; run 'make setup'")
+    return path
+
+
+def rasa_environment() -> dict[str, str]:
+    """Environment for Rasa subprocesses: our components importable, no telemetry."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env["RASA_TELEMETRY_ENABLED"] = "false"
+    env["PYTHONHASHSEED"] = str(SEED)
+    return env
+
+
+def train_rasa_model(settings: NluSettings, config: Path, data: Path, out_dir: Path, name: str) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        str(rasa_executable(settings)), "train", "nlu", "--config", str(config), "--nlu", str(data),
+        "--out", str(out_dir), "--fixed-model-name", name,
+    ]
+    print(f"  $ {' '.join(command)}", flush=True)
+    result = subprocess.run(command, cwd=RASA_PROJECT, env=rasa_environment(), check=False)
+    model = out_dir / f"{name}.tar.gz"
+    if result.returncode != 0 or not model.exists():
+        raise TrainingError(f"rasa train failed with exit code {result.returncode}")
+    return model
+
+
+def train(settings: NluSettings, *, force: bool = False) -> Manifest:
+    """Train and calibrate unless the current model already matches data and code."""
+    examples = load_examples(settings.training_examples)
+    print_counts = sum(map(len, examples.values()))
+    fp = fingerprint(examples)
+    current = Manifest.load(settings.model_dir)
+    if not force and current and current.fingerprint == fp and current.model_path(settings.model_dir).exists():
+        print(f"NLU model is up to date ({current.model_file}); nothing to train.")
+        return current
+    started = time.monotonic()
+    print(f"[1/4] {print_counts} examples in {len(examples)} intents (fingerprint {fp[:12]})", flush=True)
+    data_path = RASA_PROJECT / "data" / "nlu.yml"
+    write_rasa_data(examples, data_path)
+    print(f"[2/4] training the Rasa model (seed {SEED})", flush=True)
+    name = f"nlu-{fp[:12]}"
+    model = train_rasa_model(settings, CONFIG, data_path, settings.model_dir, name)
+    print("[3/4] calibrating thresholds on 5-fold cross-validation", flush=True)
+    rasa_thresholds, rasa_utility = choose_thresholds(cross_validated(examples, seed=SEED, progress=True))
+    lexical_thresholds, lexical_utility = choose_thresholds(leave_one_out_lexical(examples))
+    manifest = Manifest(
+        fingerprint=fp,
+        model_file=model.name,
+        calibration=Calibration(rasa=rasa_thresholds, lexical=lexical_thresholds),
+        notes={
+            "examples": print_counts,
+            "intents": len(examples),
+            "rasa_cv_utility": round(rasa_utility, 4),
+            "lexical_loo_utility": round(lexical_utility, 4),
+            "train_seconds": round(time.monotonic() - started, 1),
+        },
+    )
+    manifest.save(settings.model_dir)
+    for old in settings.model_dir.glob("nlu-*.tar.gz"):
+        if old.name != model.name:
+            old.unlink()
+    print(f"[4/4] done in {manifest.notes['train_seconds']} s: {model.name}", flush=True)
+    print(f"      thresholds rasa={rasa_thresholds.to_dict()} lexical={lexical_thresholds.to_dict()}")
+    return manifest
+
+
+def main_train(settings: NluSettings, force: bool) -> int:
+    try:
+        train(settings, force=force)
+    except TrainingError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
