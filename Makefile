@@ -1,0 +1,53 @@
+# `make run` and `make test` set everything up on first use (idempotent, quick when
+# nothing changed): .venv (Python 3.11), .venv-rasa (Rasa 3.6.21 on Python 3.10),
+# the knowledge base in the database, and the NLU model (trained when missing or stale).
+
+SHELL := /bin/bash
+VENV := .venv
+RASA_VENV := .venv-rasa
+PY := $(VENV)/bin/python
+PIP_FLAGS := --disable-pip-version-check --quiet
+TRAINING_EXAMPLES := build/training_examples.json
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: setup knowledge model run test lint bench evaluate clean
+
+setup: model
+
+$(VENV)/.installed: requirements.txt scripts/find-python.sh
+	@py=$$(scripts/find-python.sh 3.11) || exit 1; \
+	  [ -x $(PY) ] || { echo "creating $(VENV) with $$py"; $$py -m venv $(VENV); }
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements.txt
+	@touch $@
+
+$(RASA_VENV)/.installed: nlu/requirements.txt scripts/find-python.sh
+	@py=$$(scripts/find-python.sh 3.10) || exit 1; \
+	  [ -x $(RASA_VENV)/bin/python ] || { echo "creating $(RASA_VENV) with $$py"; $$py -m venv $(RASA_VENV); }
+	$(RASA_VENV)/bin/python -m pip install $(PIP_FLAGS) -r nlu/requirements.txt
+	@touch $@
+
+knowledge: $(VENV)/.installed
+	@$(PY) -m knowledge import
+	@$(PY) -m knowledge training-data $(TRAINING_EXAMPLES)
+
+model: knowledge $(RASA_VENV)/.installed
+	@$(PY) -m nlu train
+
+run: setup
+	$(PY) -m bot run
+
+test: setup
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+	$(PY) -m mypy bot nlu knowledge
+
+evaluate: setup
+	$(PY) -m nlu evaluate ../shared/spec/dev-questions.yaml
+
+bench: setup
+	$(PY) bench/nlu_latency.py
+
+clean:
+	rm -rf $(VENV) $(RASA_VENV) build data nlu/models nlu/rasa_project/data

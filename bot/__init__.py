@@ -1,0 +1,1 @@
+"""Telegram wiring and command-line entry points; the only layer that knows both nlu and knowledge."""

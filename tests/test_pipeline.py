@@ -1,0 +1,102 @@
+"""The three decisions, end to end through the real Rasa server, and the decision rule itself."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from bot import texts
+from bot.formatting import MESSAGE_LIMIT
+from bot.pipeline import MAX_QUESTION_CHARS, AnswerPipeline
+from knowledge.telegram_html import html_problems
+from nlu.decision import OUT_OF_SCOPE, Decision, Thresholds, decide
+from nlu.resilient import Source
+
+THRESHOLDS = Thresholds(answer=0.6, margin=0.1, clarify=0.3, candidate=0.1)
+
+
+def test_decide_answers_a_clear_winner() -> None:
+    verdict = decide([("vneid_muc_2", 0.9), ("vneid_muc_1", 0.05)], THRESHOLDS)
+    assert (verdict.decision, verdict.topic, verdict.candidates) == (Decision.ANSWER, "vneid_muc_2", ["vneid_muc_2"])
+
+
+def test_decide_clarifies_between_close_topics() -> None:
+    ranking = [("vneid_muc_2", 0.45), ("vneid_muc_1", 0.35), ("vneid_kich_hoat", 0.12), ("dvc_cu_tru", 0.05)]
+    verdict = decide(ranking, THRESHOLDS)
+    assert verdict.decision is Decision.CLARIFY and verdict.topic is None
+    assert verdict.candidates == ["vneid_muc_2", "vneid_muc_1", "vneid_kich_hoat"]
+
+
+def test_decide_margin_turns_a_narrow_lead_into_a_question() -> None:
+    verdict = decide([("a", 0.62), ("b", 0.58)], THRESHOLDS)
+    assert verdict.decision is Decision.CLARIFY and verdict.candidates == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "ranking", [[(OUT_OF_SCOPE, 0.5), ("a", 0.4)], [("a", 0.2), ("b", 0.1)], [], [(OUT_OF_SCOPE, 1.0)]]
+)
+def test_decide_unknown(ranking: list[tuple[str, float]]) -> None:
+    verdict = decide(ranking, THRESHOLDS)
+    assert verdict.decision is Decision.UNKNOWN and verdict.topic is None and verdict.candidates == []
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("kich hoat vneid muc 2 o dau", "vneid_kich_hoat"),
+        ("bác em muốn mở gian hàng bán chè trên postmart thì làm sao", "tmdt_mo_gian_hang"),
+        ("co nguoi xung cong an goi bao cai app vneid qua link zalo", "attt_gia_danh_cong_an"),
+        ("Tổ CNSCĐ thành lập theo văn bản nào", "to_cnscd_gioi_thieu"),
+    ],
+)
+async def test_answer_through_real_rasa(pipeline: AnswerPipeline, question: str, topic: str) -> None:
+    reply = await pipeline.answer(question)
+    assert reply.source is Source.RASA
+    assert reply.decision is Decision.ANSWER and reply.topic == topic, reply
+    assert reply.answer.startswith(f"<b>{pipeline.knowledge.topics[topic].title}</b>")
+    assert html_problems(reply.answer) == [] and len(reply.answer) <= MESSAGE_LIMIT
+    assert reply.related and all(r in pipeline.knowledge.topics for r in reply.related)
+
+
+@pytest.mark.parametrize(
+    "question", ["mai trời có mưa to không", "gia ca phe hom nay bao nhieu", "lãi suất gửi tiết kiệm 6 tháng"]
+)
+async def test_out_of_scope_is_unknown(pipeline: AnswerPipeline, question: str) -> None:
+    reply = await pipeline.answer(question)
+    assert reply.decision is Decision.UNKNOWN and reply.topic is None
+    assert reply.answer == texts.UNKNOWN
+
+
+async def test_vague_question_is_clarified(pipeline: AnswerPipeline) -> None:
+    reply = await pipeline.answer("onetouch")
+    assert reply.decision is Decision.CLARIFY, reply
+    assert 2 <= len(reply.candidates) <= 3 and all(c.startswith("onetouch_") for c in reply.candidates)
+    assert reply.answer.startswith(texts.CLARIFY_HEADER)
+    for candidate in reply.candidates:
+        assert pipeline.knowledge.topics[candidate].title in reply.answer
+
+
+async def test_product_brief_example_leads_to_opening_a_shop(pipeline: AnswerPipeline) -> None:
+    reply = await pipeline.answer("bác em muốn bán chè lên postmart thì làm sao")
+    assert reply.decision in (Decision.ANSWER, Decision.CLARIFY)
+    assert "tmdt_mo_gian_hang" in reply.candidates
+
+
+async def test_uncertain_answer_becomes_clarify_with_the_right_topic(pipeline: AnswerPipeline) -> None:
+    """With a stricter answer threshold the same question is clarified, offering the right topic."""
+    strict = AnswerPipeline(
+        pipeline.classifier, pipeline.knowledge,
+        replace(pipeline.calibration, rasa=Thresholds(answer=1.01, margin=0.0, clarify=0.0, candidate=0.0)),
+    )
+    reply = await strict.answer("quen mat khau vneid phai lam sao")
+    assert reply.decision is Decision.CLARIFY and reply.candidates[0] == "vneid_quen_mat_khau"
+
+
+async def test_overlong_and_empty_questions(pipeline: AnswerPipeline) -> None:
+    long_question = "đăng ký vneid mức 2 ở đâu " * 100
+    reply = await pipeline.answer(long_question)
+    assert reply.truncated and len(reply.normalized) <= MAX_QUESTION_CHARS
+    assert reply.decision is Decision.ANSWER and reply.topic == "vneid_muc_2"
+    empty = await pipeline.answer("🙂🙂 ...")
+    assert empty.decision is Decision.UNKNOWN and empty.answer == texts.EMPTY_QUESTION
