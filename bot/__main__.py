@@ -76,8 +76,7 @@ async def _run_pipeline_command(args: argparse.Namespace) -> int:
             if args.jsonl:
                 return await _ask_jsonl(runtime.pipeline)
             if not args.question:
-                print("usage: python -m bot ask \"câu hỏi\"  (or --jsonl with questions on stdin)",
-                      file=sys.stderr)
+                print('usage: python -m bot ask "câu hỏi"  (or --jsonl with questions on stdin)', file=sys.stderr)
                 return 2
             return await _ask(runtime.pipeline, " ".join(args.question))
         return await _chat(runtime.pipeline)

@@ -17,8 +17,7 @@ def render_topic(topic: TopicView, *, limit: int = MESSAGE_LIMIT) -> str:
     head = f"<b>{html.escape(topic.title)}</b>\n\n{topic.answer.strip()}"
     if topic.links:
         links = "\n".join(
-            f'• <a href="{html.escape(link.url, quote=True)}">{html.escape(link.label)}</a>'
-            for link in topic.links
+            f'• <a href="{html.escape(link.url, quote=True)}">{html.escape(link.label)}</a>' for link in topic.links
         )
         with_links = f"{head}\n\n{texts.LINKS_HEADER}\n{links}"
         if len(with_links) <= limit:
@@ -68,7 +67,7 @@ def split_html(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
             if last_amp != -1 and ";" not in chunk[last_amp:cut]:
                 cut = last_amp
             chunk = remaining[:cut]
-        remaining = remaining[len(chunk):].lstrip("\n ")
+        remaining = remaining[len(chunk) :].lstrip("\n ")
         open_tags: list[str] = []
         for match in _TAG_RE.finditer(reopen + chunk):
             if match.group(1):

@@ -47,9 +47,7 @@ class Reply:
 
 
 class AnswerPipeline:
-    def __init__(
-        self, classifier: ResilientClassifier, knowledge: KnowledgeSnapshot, calibration: Calibration
-    ) -> None:
+    def __init__(self, classifier: ResilientClassifier, knowledge: KnowledgeSnapshot, calibration: Calibration) -> None:
         self.classifier = classifier
         self.knowledge = knowledge
         self.calibration = calibration
@@ -62,17 +60,26 @@ class AnswerPipeline:
             kept = kept.rsplit(" ", 1)[0]  # never cut a word in half
         normalized = normalize(kept)
         if not normalized:
-            return Reply(text, "", Decision.UNKNOWN, None, [], 0.0, texts.EMPTY_QUESTION, Source.LEXICAL,
-                         truncated, (time.perf_counter() - started) * 1000)
+            return Reply(
+                text,
+                "",
+                Decision.UNKNOWN,
+                None,
+                [],
+                0.0,
+                texts.EMPTY_QUESTION,
+                Source.LEXICAL,
+                truncated,
+                (time.perf_counter() - started) * 1000,
+            )
         classification = await self.classifier.classify(normalized)
         # Rasa may know a topic that was retired from the knowledge base since training.
         ranking = [
-            (label, score) for label, score in classification.ranking
+            (label, score)
+            for label, score in classification.ranking
             if label == OUT_OF_SCOPE or label in self.knowledge.topics
         ]
-        thresholds = (
-            self.calibration.rasa if classification.source is Source.RASA else self.calibration.lexical
-        )
+        thresholds = self.calibration.rasa if classification.source is Source.RASA else self.calibration.lexical
         verdict = decide(ranking, thresholds)
         related: list[str] = []
         if verdict.decision is Decision.ANSWER and verdict.topic:

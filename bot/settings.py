@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -10,4 +10,30 @@ class BotSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     telegram_bot_token: SecretStr | None = None
+    # Another Bot API server (a local one, or a test server): e.g. http://127.0.0.1:8081/bot{token}
+    telegram_api_base_url: str | None = None
+    telegram_api_file_url: str | None = None
+    # Set to switch from long polling to a webhook, e.g. https://bot.example.vn/telegram
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+
+    # Per-user limit on questions: a burst, then a steady rate.
+    rate_limit_burst: int = Field(default=6, ge=1)
+    rate_limit_per_second: float = Field(default=0.5, gt=0)
+    concurrent_updates: int = Field(default=64, ge=1)
+    # Telegram allows about 20 messages a minute into one group; 429s are retried after retry_after.
+    group_messages_per_minute: int = Field(default=20, ge=1)
+    telegram_max_retries: int = Field(default=3, ge=0)
     log_level: str = "WARNING"
+
+    @field_validator("telegram_api_base_url", "webhook_url", "telegram_api_file_url")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("telegram_bot_token", "webhook_secret", mode="before")
+    @classmethod
+    def _blank_secret_is_none(cls, value: object) -> object:
+        return value or None

@@ -27,10 +27,7 @@ def _validate(settings: KnowledgeSettings, content_dir: Path, spec_path: Path) -
     if problems:
         print(f"{len(problems)} problem(s) in {content_dir}", file=sys.stderr)
         return 1
-    print(
-        f"OK: {len(content.topics)} topics, {examples} examples, "
-        f"{len(content.out_of_scope)} out-of-scope questions"
-    )
+    print(f"OK: {len(content.topics)} topics, {examples} examples, {len(content.out_of_scope)} out-of-scope questions")
     return 0
 
 

@@ -172,7 +172,8 @@ def load_content(directory: Path) -> Content:
             continue
         for index, raw_topic in enumerate(topics):
             label = (
-                str(raw_topic.get("id")) if isinstance(raw_topic, dict) and raw_topic.get("id")
+                str(raw_topic.get("id"))
+                if isinstance(raw_topic, dict) and raw_topic.get("id")
                 else f"entry #{index + 1}"
             )
             try:

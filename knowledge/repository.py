@@ -72,7 +72,7 @@ class ImportReport:
 
     @property
     def changed(self) -> bool:
-        return bool(self.inserted or self.updated or self.retired or self.examples_added or self.examples_removed)
+        return any((self.inserted, self.updated, self.retired, self.examples_added, self.examples_removed))
 
 
 def _entry_hash(domain: str, position: int, entry: TopicEntry) -> str:
@@ -89,11 +89,14 @@ class KnowledgeRepository:
         report = ImportReport()
         existing_domains = {d.key: d for d in (await self.session.scalars(select(Domain))).all()}
         for position, domain in enumerate(content.domains):
-            row = existing_domains.get(domain.key)
-            if row is None:
-                self.session.add(Domain(key=domain.key, title=domain.title, short_title=domain.short_title, position=position))
-            elif (row.title, row.short_title, row.position) != (domain.title, domain.short_title, position):
-                row.title, row.short_title, row.position = domain.title, domain.short_title, position
+            domain_row = existing_domains.get(domain.key)
+            if domain_row is None:
+                self.session.add(
+                    Domain(key=domain.key, title=domain.title, short_title=domain.short_title, position=position)
+                )
+            else:
+                domain_row.title, domain_row.short_title = domain.title, domain.short_title
+                domain_row.position = position
         await self.session.flush()
 
         existing = {t.id: t for t in (await self.session.scalars(select(Topic))).all()}
@@ -125,10 +128,10 @@ class KnowledgeRepository:
                 report.updated.append(entry.id)
             else:
                 report.unchanged.append(entry.id)
-        for topic_id, row in existing.items():
-            if topic_id not in seen and row.active:
-                row.active = False
-                row.updated_at = utc_now()
+        for topic_id, retired_row in existing.items():
+            if topic_id not in seen and retired_row.active:
+                retired_row.active = False
+                retired_row.updated_at = utc_now()
                 report.retired.append(topic_id)
 
         wanted = {
@@ -136,20 +139,18 @@ class KnowledgeRepository:
             for intent, texts in content.training_examples().items()
             for position, text in enumerate(texts)
         }
-        stored = {
-            (row.intent, row.text): row for row in (await self.session.scalars(select(TrainingExample))).all()
-        }
+        stored = {(row.intent, row.text): row for row in (await self.session.scalars(select(TrainingExample))).all()}
         stale_ids = [row.id for key, row in stored.items() if key not in wanted]
         if stale_ids:
             await self.session.execute(delete(TrainingExample).where(TrainingExample.id.in_(stale_ids)))
             report.examples_removed = len(stale_ids)
         for (intent, text), position in wanted.items():
-            row = stored.get((intent, text))
-            if row is None:
+            example_row = stored.get((intent, text))
+            if example_row is None:
                 self.session.add(TrainingExample(intent=intent, text=text, position=position))
                 report.examples_added += 1
-            elif row.position != position:
-                row.position = position
+            elif example_row.position != position:
+                example_row.position = position
         await self.session.flush()
         return report
 

@@ -10,8 +10,22 @@ import html
 import re
 
 ALLOWED_TAGS = {
-    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del",
-    "span", "tg-spoiler", "a", "tg-emoji", "code", "pre", "blockquote",
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "span",
+    "tg-spoiler",
+    "a",
+    "tg-emoji",
+    "code",
+    "pre",
+    "blockquote",
 }
 _ALLOWED_ATTRIBUTES = {
     "a": {"href"},
@@ -57,9 +71,7 @@ def html_problems(text: str) -> list[str]:
             position = match.end()
         elif char == "&":
             match = _ENTITY_RE.match(text, position)
-            if not match or (
-                not match.group(1).startswith("#") and match.group(1) not in _ENTITIES
-            ):
+            if not match or (not match.group(1).startswith("#") and match.group(1) not in _ENTITIES):
                 problems.append(f"unescaped '&' at character {position} (write &amp;)")
                 position += 1
                 continue

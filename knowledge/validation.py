@@ -72,9 +72,7 @@ def validate(content: Content, spec: Spec) -> list[Problem]:
             problems.append(Problem(file, entry.id, "unknown topic id (not in topics.yaml)"))
             continue
         if record.domain != topic_spec.domain:
-            problems.append(
-                Problem(file, entry.id, f"belongs to domain {topic_spec.domain}, not {record.domain}")
-            )
+            problems.append(Problem(file, entry.id, f"belongs to domain {topic_spec.domain}, not {record.domain}"))
         if len(entry.answer) > MAX_ANSWER_CHARS:
             problems.append(
                 Problem(file, entry.id, f"answer is {len(entry.answer)} characters; the limit is {MAX_ANSWER_CHARS}")
@@ -92,9 +90,7 @@ def validate(content: Content, spec: Spec) -> list[Problem]:
             elif related not in spec.topics:
                 problems.append(Problem(file, entry.id, f"related id '{related}' does not exist"))
         if len(entry.examples) < MIN_EXAMPLES:
-            problems.append(
-                Problem(file, entry.id, f"{len(entry.examples)} examples; at least {MIN_EXAMPLES} needed")
-            )
+            problems.append(Problem(file, entry.id, f"{len(entry.examples)} examples; at least {MIN_EXAMPLES} needed"))
         for text in entry.examples:
             key = example_key(text)
             if not key:
@@ -102,17 +98,13 @@ def validate(content: Content, spec: Spec) -> list[Problem]:
                 continue
             owner = example_owner.get(key)
             if owner and owner[0] != entry.id:
-                problems.append(
-                    Problem(file, entry.id, f"example {text!r} is also under {owner[0]} ({owner[1]})")
-                )
+                problems.append(Problem(file, entry.id, f"example {text!r} is also under {owner[0]} ({owner[1]})"))
             elif owner:
                 problems.append(Problem(file, entry.id, f"example {text!r} is repeated"))
             example_owner[key] = (entry.id, file)
     for topic_id, topic_spec in spec.topics.items():
         if topic_id not in seen_ids:
-            problems.append(
-                Problem(f"{topic_spec.domain}.yaml", topic_id, "topic of topics.yaml has no entry")
-            )
+            problems.append(Problem(f"{topic_spec.domain}.yaml", topic_id, "topic of topics.yaml has no entry"))
     if content.out_of_scope and len(content.out_of_scope) < MIN_OUT_OF_SCOPE:
         problems.append(
             Problem(OUT_OF_SCOPE_FILE, "", f"{len(content.out_of_scope)} questions; at least {MIN_OUT_OF_SCOPE} needed")
@@ -122,9 +114,7 @@ def validate(content: Content, spec: Spec) -> list[Problem]:
         key = example_key(text)
         if key in example_owner:
             owner = example_owner[key]
-            problems.append(
-                Problem(OUT_OF_SCOPE_FILE, "", f"question {text!r} is a training example of {owner[0]}")
-            )
+            problems.append(Problem(OUT_OF_SCOPE_FILE, "", f"question {text!r} is a training example of {owner[0]}"))
         elif key in oos_seen:
             problems.append(Problem(OUT_OF_SCOPE_FILE, "", f"question {text!r} is repeated"))
         oos_seen.add(key)

@@ -18,7 +18,8 @@ def _serve(settings: NluSettings, port: int) -> int:
     if not token:
         print("error: set RASA_TOKEN; the API is never served without an auth token", file=sys.stderr)
         return 2
-    server = LocalRasaServer(settings, port=port, token=token, model=current_model(settings).model_path(settings.model_dir))
+    model = current_model(settings).model_path(settings.model_dir)
+    server = LocalRasaServer(settings, port=port, token=token, model=model)
     print(f"serving {server.model.name} on http://127.0.0.1:{port} (Ctrl+C to stop)", flush=True)
     # exec: Rasa becomes this process, so signals and exit codes behave as expected.
     command = server.command()

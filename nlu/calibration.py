@@ -62,7 +62,7 @@ def cross_validated(
         texts = [normalize(text) for _, text in held_out]
         views = texts + [fold_diacritics(text) for text in texts]
         golds = [intent for intent, _ in held_out] * 2
-        scored.extend(Scored(g, r) for g, r in zip(golds, classifier.rank_normalized(views)))
+        scored.extend(Scored(g, r) for g, r in zip(golds, classifier.rank_normalized(views), strict=True))
         if progress:
             print(f"  calibration fold {index + 1}/{k} done", flush=True)
     return scored
@@ -74,7 +74,7 @@ def leave_one_out_lexical(examples: Mapping[str, Sequence[str]]) -> list[Scored]
     texts = [normalize(text) for texts in examples.values() for text in texts]
     views = texts + [fold_diacritics(text) for text in texts]
     rankings = classifier.rank_normalized(views, exclude_self=True)
-    return [Scored(g, r) for g, r in zip(golds * 2, rankings)]
+    return [Scored(g, r) for g, r in zip(golds * 2, rankings, strict=True)]
 
 
 def utility(samples: Iterable[Scored], thresholds: Thresholds) -> float:
@@ -97,12 +97,15 @@ def utility(samples: Iterable[Scored], thresholds: Thresholds) -> float:
             else:
                 value = 0.0
             in_scope.append(value)
-    mean = lambda values: sum(values) / len(values) if values else 0.0  # noqa: E731
-    return mean(in_scope) + mean(out_of_scope)
+    return _mean(in_scope) + _mean(out_of_scope)
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
 
 
 def _grid(start: float, stop: float, step: float) -> list[float]:
-    count = int(round((stop - start) / step)) + 1
+    count = round((stop - start) / step) + 1
     return [round(start + i * step, 4) for i in range(count)]
 
 
@@ -115,14 +118,16 @@ class _Table:
             topics = [(label, score) for label, score in sample.ranking if label != OUT_OF_SCOPE]
             labels = [label for label, _ in topics]
             gold_rank = labels.index(sample.gold) if sample.gold in labels else 99
-            rows.append((
-                bool(sample.ranking) and sample.ranking[0][0] == OUT_OF_SCOPE,
-                topics[0][1] if topics else 0.0,
-                topics[1][1] if len(topics) > 1 else 0.0,
-                topics[2][1] if len(topics) > 2 else 0.0,
-                gold_rank,
-                sample.gold == OUT_OF_SCOPE,
-            ))
+            rows.append(
+                (
+                    bool(sample.ranking) and sample.ranking[0][0] == OUT_OF_SCOPE,
+                    topics[0][1] if topics else 0.0,
+                    topics[1][1] if len(topics) > 1 else 0.0,
+                    topics[2][1] if len(topics) > 2 else 0.0,
+                    gold_rank,
+                    sample.gold == OUT_OF_SCOPE,
+                )
+            )
         table = np.array(rows, dtype=float).reshape(-1, 6)
         self.oos_top = table[:, 0] > 0
         self.p1, self.p2, self.p3 = table[:, 1], table[:, 2], table[:, 3]
@@ -130,9 +135,7 @@ class _Table:
         self.gold_oos = table[:, 5] > 0
 
     def utility(self, thresholds: Thresholds) -> float:
-        answer = ~self.oos_top & (self.p1 >= thresholds.answer) & (
-            self.p1 - self.p2 >= thresholds.margin
-        )
+        answer = ~self.oos_top & (self.p1 >= thresholds.answer) & (self.p1 - self.p2 >= thresholds.margin)
         clarify = ~self.oos_top & ~answer & (self.p1 >= thresholds.clarify)
         unknown = ~answer & ~clarify
         offered = (self.gold_rank <= 1) | ((self.gold_rank == 2) & (self.p3 >= thresholds.candidate))

@@ -8,13 +8,13 @@ time, whichever classifier (Rasa or the lexical fallback) produced the ranking.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 OUT_OF_SCOPE = "out_of_scope"
 MAX_CANDIDATES = 3
 
 
-class Decision(str, Enum):
+class Decision(StrEnum):
     ANSWER = "answer"
     CLARIFY = "clarify"
     UNKNOWN = "unknown"
@@ -79,11 +79,7 @@ def decide(ranking: list[tuple[str, float]], thresholds: Thresholds) -> Verdict:
     if best_score >= thresholds.answer and best_score - second_score >= thresholds.margin:
         return Verdict(Decision.ANSWER, best, [best], best_score)
     if best_score >= thresholds.clarify:
-        candidates = [best] + [
-            label
-            for label, score in topics[1:MAX_CANDIDATES]
-            if score >= thresholds.candidate
-        ]
+        candidates = [best] + [label for label, score in topics[1:MAX_CANDIDATES] if score >= thresholds.candidate]
         if len(candidates) == 1 and len(topics) > 1:
             candidates.append(topics[1][0])
         return Verdict(Decision.CLARIFY, None, candidates, best_score)

@@ -14,6 +14,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,12 +25,12 @@ import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from nlu.calibration import Scored, choose_thresholds, utility
+from nlu.calibration import Scored, utility
 from nlu.client import RasaClient
 from nlu.decision import OUT_OF_SCOPE, Decision, Thresholds, Verdict, decide
 from nlu.normalize import has_diacritics, normalize
 from nlu.server import LocalRasaServer, current_model
-from nlu.settings import NluSettings
+from nlu.settings import PROJECT_ROOT, NluSettings
 from nlu.training import (
     BASELINE_CONFIG,
     RASA_PROJECT,
@@ -74,24 +75,18 @@ class Report:
         plain = self._indices(lambda q: q.topic is not None and not has_diacritics(q.text))
         oos = self._indices(lambda q: q.topic is None)
         everything = range(len(self.questions))
-        rate = lambda hits, pool: hits / len(pool) if pool else 0.0  # noqa: E731
         clarified = [i for i in in_scope if self.verdicts[i].decision is Decision.CLARIFY]
         return {
             "in_scope_correct": rate(sum(self.correct(i) for i in in_scope), in_scope),
             "no_diacritics_correct": rate(sum(self.correct(i) for i in plain), plain),
-            "out_of_scope_refused": rate(
-                sum(self.verdicts[i].decision is Decision.UNKNOWN for i in oos), oos
-            ),
+            "out_of_scope_refused": rate(sum(self.verdicts[i].decision is Decision.UNKNOWN for i in oos), oos),
             "wrong_answers": rate(sum(self.wrong(i) for i in everything), everything),
             "in_scope_clarified": rate(len(clarified), in_scope),
             "clarify_offers_right_topic": rate(
                 sum(self.questions[i].topic in self.verdicts[i].candidates for i in clarified), clarified
             ),
             "top1_accuracy": rate(
-                sum(
-                    self.top1[i] == (self.questions[i].topic or OUT_OF_SCOPE)
-                    for i in everything
-                ),
+                sum(self.top1[i] == (self.questions[i].topic or OUT_OF_SCOPE) for i in everything),
                 everything,
             ),
             "in_scope": len(in_scope),
@@ -101,21 +96,25 @@ class Report:
 
     def errors_by_topic(self) -> dict[str, list[str]]:
         errors: dict[str, list[str]] = defaultdict(list)
-        for i, (verdict, question) in enumerate(zip(self.verdicts, self.questions)):
+        for i, (verdict, question) in enumerate(zip(self.verdicts, self.questions, strict=True)):
             if question.topic is None:
                 if verdict.decision is Decision.UNKNOWN:
                     continue
             elif self.correct(i):
                 continue
             outcome = (
-                f"answered {verdict.topic}" if verdict.decision is Decision.ANSWER
-                else f"clarify {verdict.candidates}" if verdict.decision is Decision.CLARIFY
+                f"answered {verdict.topic}"
+                if verdict.decision is Decision.ANSWER
+                else f"clarify {verdict.candidates}"
+                if verdict.decision is Decision.CLARIFY
                 else "unknown"
             )
-            errors[question.topic or OUT_OF_SCOPE].append(
-                f"{outcome} ({verdict.confidence:.2f}): {question.text}"
-            )
+            errors[question.topic or OUT_OF_SCOPE].append(f"{outcome} ({verdict.confidence:.2f}): {question.text}")
         return dict(errors)
+
+
+def rate(hits: int, pool: Sequence[object]) -> float:
+    return hits / len(pool) if pool else 0.0
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -124,8 +123,9 @@ def load_questions(path: Path) -> list[Question]:
     return [Question(str(item["text"]), item.get("topic")) for item in items]
 
 
-def report_from_rankings(name: str, questions: list[Question], rankings: Sequence[Ranking],
-                         thresholds: Thresholds) -> Report:
+def report_from_rankings(
+    name: str, questions: list[Question], rankings: Sequence[Ranking], thresholds: Thresholds
+) -> Report:
     verdicts = [decide(ranking, thresholds) for ranking in rankings]
     return Report(name, verdicts, questions, [r[0][0] if r else OUT_OF_SCOPE for r in rankings])
 
@@ -150,23 +150,30 @@ def rank_ours(settings: NluSettings, texts: Sequence[str]) -> list[Ranking]:
         return asyncio.run(rank_with_rasa(server.url, server.token, texts, settings.rasa_timeout_seconds))
 
 
-def rank_diet_baseline(settings: NluSettings, examples: Mapping[str, Sequence[str]],
-                       texts: Sequence[str]) -> list[Ranking]:
-    fp = fingerprint(examples, BASELINE_CONFIG)
+def rank_diet_baseline(
+    settings: NluSettings, examples: Mapping[str, Sequence[str]], texts: Sequence[str]
+) -> list[Ranking]:
+    fp = fingerprint(examples, BASELINE_CONFIG, sources=[PROJECT_ROOT / "nlu" / "requirements.txt"])
     out_dir = settings.model_dir / "baselines"
     model = out_dir / f"diet-{fp[:12]}.tar.gz"
     if not model.exists():
-        print("  training baseline (a), Rasa default-style DIET pipeline (cached afterwards) ...",
-              flush=True)
+        print("  training baseline (a), Rasa default-style DIET pipeline (cached afterwards) ...", flush=True)
         data = RASA_PROJECT / "data" / "nlu_baseline.yml"
         write_rasa_data(examples, data)
         train_rasa_model(settings, BASELINE_CONFIG, data, out_dir, model.name.removesuffix(".tar.gz"))
     python = settings.rasa_env / "bin" / "python"
-    result = subprocess.run(
-        [str(python), "-m", "nlu.rasa_predict", str(model)], input=json.dumps(list(texts)),
-        capture_output=True, text=True, env=rasa_environment(), check=True,
-    )
-    return [[(str(n), float(c)) for n, c in ranking] for ranking in json.loads(result.stdout)]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "rankings.json"
+        subprocess.run(
+            [str(python), "-m", "nlu.rasa_predict", str(model), str(out)],
+            input=json.dumps(list(texts)),
+            capture_output=True,
+            text=True,
+            env=rasa_environment(),
+            check=True,
+        )
+        rankings = json.loads(out.read_text(encoding="utf-8"))
+    return [[(str(n), float(c)) for n, c in ranking] for ranking in rankings]
 
 
 class CharNgramBaseline:
@@ -183,7 +190,7 @@ class CharNgramBaseline:
     def rank(self, texts: Sequence[str]) -> list[Ranking]:
         probabilities = self.model.predict_proba(self.vectorizer.transform([t.lower() for t in texts]))
         classes = [str(c) for c in self.model.classes_]
-        return [sorted(zip(classes, map(float, row)), key=lambda p: -p[1]) for row in probabilities]
+        return [sorted(zip(classes, map(float, row), strict=True), key=lambda p: -p[1]) for row in probabilities]
 
 
 def _answer_only_thresholds(samples: Sequence[Scored]) -> Thresholds:
@@ -194,7 +201,9 @@ def _answer_only_thresholds(samples: Sequence[Scored]) -> Thresholds:
     return best
 
 
-def char_ngram_baseline(examples: Mapping[str, Sequence[str]], texts: Sequence[str]) -> tuple[list[Ranking], Thresholds]:
+def char_ngram_baseline(
+    examples: Mapping[str, Sequence[str]], texts: Sequence[str]
+) -> tuple[list[Ranking], Thresholds]:
     pairs = [(intent, text) for intent, items in examples.items() for text in items]
     # Same 5-fold protocol as ours to pick its answer threshold.
     folds: list[list[tuple[str, str]]] = [pairs[i::5] for i in range(5)]
@@ -202,7 +211,7 @@ def char_ngram_baseline(examples: Mapping[str, Sequence[str]], texts: Sequence[s
     for i, held in enumerate(folds):
         train = [p for j, f in enumerate(folds) if j != i for p in f]
         model = CharNgramBaseline().fit([t for _, t in train], [g for g, _ in train])
-        samples += [Scored(g, r) for (g, _), r in zip(held, model.rank([t for _, t in held]))]
+        samples += [Scored(g, r) for (g, _), r in zip(held, model.rank([t for _, t in held]), strict=True)]
     thresholds = _answer_only_thresholds(samples)
     model = CharNgramBaseline().fit([t for _, t in pairs], [g for g, _ in pairs])
     return model.rank(texts), thresholds
@@ -220,8 +229,10 @@ def _print_report(report: Report, thresholds: Thresholds, *, details: bool) -> N
     print(f"  no-diacritics subset        : {f['no_diacritics_correct']:6.1%}  (of {f['no_diacritics']:.0f})")
     print(f"  out-of-scope refused        : {f['out_of_scope_refused']:6.1%}  (of {f['out_of_scope']:.0f})")
     print(f"  wrong answers (all)         : {f['wrong_answers']:6.1%}")
-    print(f"  in-scope clarified          : {f['in_scope_clarified']:6.1%}  "
-          f"(right topic offered in {f['clarify_offers_right_topic']:.0%} of them)")
+    print(
+        f"  in-scope clarified          : {f['in_scope_clarified']:6.1%}  "
+        f"(right topic offered in {f['clarify_offers_right_topic']:.0%} of them)"
+    )
     print(f"  top-1 intent accuracy       : {f['top1_accuracy']:6.1%}")
     errors = report.errors_by_topic()
     print(f"  errors per topic: {sum(map(len, errors.values()))} in {len(errors)} topics")
@@ -242,16 +253,32 @@ def evaluate(settings: NluSettings, questions_path: Path, *, baselines: bool, js
     if overlap:
         print(f"warning: {overlap} evaluation questions are also training examples")
     reports: list[tuple[Report, Thresholds]] = []
-    ours = report_from_rankings("ours: Vietnamese pipeline on Rasa", questions,
-                                rank_ours(settings, texts), manifest.calibration.rasa)
+    ours = report_from_rankings(
+        "ours: Vietnamese pipeline on Rasa", questions, rank_ours(settings, texts), manifest.calibration.rasa
+    )
     reports.append((ours, manifest.calibration.rasa))
     if baselines:
         diet = Thresholds(RASA_FALLBACK_THRESHOLD, 0.0, 1.01, 1.01)
-        reports.append((report_from_rankings("baseline (a): Rasa default-style DIET pipeline", questions,
-                                             rank_diet_baseline(settings, examples, texts), diet), diet))
+        reports.append(
+            (
+                report_from_rankings(
+                    "baseline (a): Rasa default-style DIET pipeline",
+                    questions,
+                    rank_diet_baseline(settings, examples, texts),
+                    diet,
+                ),
+                diet,
+            )
+        )
         rankings, char_thresholds = char_ngram_baseline(examples, texts)
-        reports.append((report_from_rankings("baseline (b): TF-IDF char n-grams + logistic regression",
-                                             questions, rankings, char_thresholds), char_thresholds))
+        reports.append(
+            (
+                report_from_rankings(
+                    "baseline (b): TF-IDF char n-grams + logistic regression", questions, rankings, char_thresholds
+                ),
+                char_thresholds,
+            )
+        )
     for index, (report, thresholds) in enumerate(reports):
         _print_report(report, thresholds, details=index == 0)
     if len(reports) > 1:
@@ -262,9 +289,14 @@ def evaluate(settings: NluSettings, questions_path: Path, *, baselines: bool, js
             f = report.figures()
             print(f"  {report.name[:55]:55s}" + "".join(f"{f[n]:>22.1%}" for n in names))
     if json_out:
-        json_out.write_text(json.dumps(
-            {r.name: {"figures": r.figures(), "errors": r.errors_by_topic()} for r, _ in reports},
-            ensure_ascii=False, indent=2), encoding="utf-8")
+        json_out.write_text(
+            json.dumps(
+                {r.name: {"figures": r.figures(), "errors": r.errors_by_topic()} for r, _ in reports},
+                ensure_ascii=False,
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
     decisions = Counter(v.decision.value for v in ours.verdicts)
     print(f"\nours, decisions: {dict(decisions)}")
     return 0

@@ -31,9 +31,7 @@ class LexicalClassifier:
             raise ValueError("the lexical classifier needs at least one example")
         self._intents = sorted(set(self._labels))
         self._label_index = np.array([self._intents.index(label) for label in self._labels])
-        self._vectorizer = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, lowercase=False
-        )
+        self._vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, lowercase=False)
         self._matrix = self._vectorizer.fit_transform(texts)
 
     @property

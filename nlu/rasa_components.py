@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import pickle
-from typing import Any, Dict, List, Optional, Text, Type
+from typing import Any, Dict, List, Type
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -41,7 +41,7 @@ class VietnameseTokenizer(Tokenizer):
     """Normalises Vietnamese text, then splits it into syllable tokens."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {
             "intent_tokenization_flag": False,
             "intent_split_symbol": "_",
@@ -52,14 +52,14 @@ class VietnameseTokenizer(Tokenizer):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> "VietnameseTokenizer":
         return cls(config)
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> List[Token]:
         text = normalize(message.get(attribute) or "")
         tokens: List[Token] = []
         offset = 0
@@ -79,19 +79,19 @@ class VietnameseTopicClassifier(IntentClassifier, GraphComponent):
         return [VietnameseTokenizer]
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> List[str]:
         return ["sklearn"]
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {"C": 20.0, "random_seed": 42, "ranking_length": 10}
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        classifier: Optional[TopicClassifier] = None,
+        classifier: TopicClassifier | None = None,
     ) -> None:
         self.config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
@@ -101,7 +101,7 @@ class VietnameseTopicClassifier(IntentClassifier, GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -109,7 +109,7 @@ class VietnameseTopicClassifier(IntentClassifier, GraphComponent):
         return cls(config, model_storage, resource)
 
     @staticmethod
-    def _normalized_text(message: Message) -> Text:
+    def _normalized_text(message: Message) -> str:
         tokens = message.get(TOKENS_NAMES[TEXT]) or []
         return " ".join(token.text for token in tokens)
 
@@ -119,9 +119,7 @@ class VietnameseTopicClassifier(IntentClassifier, GraphComponent):
             logger.warning("No intent examples; the topic classifier was not trained.")
             return self._resource
         classifier = TopicClassifier(c=float(self.config["C"]), seed=int(self.config["random_seed"]))
-        classifier.fit_normalized(
-            [self._normalized_text(e) for e in examples], [e.get(INTENT) for e in examples]
-        )
+        classifier.fit_normalized([self._normalized_text(e) for e in examples], [e.get(INTENT) for e in examples])
         self._classifier = classifier
         with self._model_storage.write_to(self._resource) as model_dir:
             (model_dir / _MODEL_FILE).write_bytes(pickle.dumps(classifier))
@@ -130,7 +128,7 @@ class VietnameseTopicClassifier(IntentClassifier, GraphComponent):
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -151,7 +149,7 @@ class VietnameseTopicClassifier(IntentClassifier, GraphComponent):
         texts = [self._normalized_text(message) for message in messages]
         rankings = self._classifier.rank_normalized(texts)
         limit = int(self.config["ranking_length"])
-        for message, ranking in zip(messages, rankings):
+        for message, ranking in zip(messages, rankings, strict=True):
             ranked = [{"name": name, "confidence": score} for name, score in ranking[:limit]]
             message.set(INTENT, ranked[0], add_to_output=True)
             message.set("intent_ranking", ranked, add_to_output=True)

@@ -1,6 +1,6 @@
 """Batch intent rankings from a Rasa model file, run inside the Rasa environment.
 
-``python -m nlu.rasa_predict MODEL < texts.json > rankings.json``; used by
+``python -m nlu.rasa_predict MODEL OUT.json < texts.json``; used by
 ``python -m nlu evaluate`` for the DIET baseline, which has no server of its own.
 """
 
@@ -28,7 +28,9 @@ def main() -> int:
     logging.basicConfig(level=logging.ERROR)
     texts = json.load(sys.stdin)
     rankings = asyncio.run(_predict(sys.argv[1], texts))
-    json.dump(rankings, sys.stdout, ensure_ascii=False)
+    # A file, not stdout: Rasa prints its own messages on stdout while loading.
+    with open(sys.argv[2], "w", encoding="utf-8") as out:
+        json.dump(rankings, out, ensure_ascii=False)
     return 0
 
 

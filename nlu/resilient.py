@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from nlu.client import NluUnavailable, RasaClient
 from nlu.lexical import LexicalClassifier, Ranking
@@ -19,7 +19,7 @@ from nlu.lexical import LexicalClassifier, Ranking
 logger = logging.getLogger(__name__)
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     RASA = "rasa"
     LEXICAL = "lexical"
 

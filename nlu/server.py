@@ -56,8 +56,17 @@ class LocalRasaServer:
 
     def command(self) -> list[str]:
         return [
-            str(rasa_executable(self.settings)), "run", "--enable-api", "-i", "127.0.0.1",
-            "-p", str(self.port), "--auth-token", self.token, "-m", str(self.model),
+            str(rasa_executable(self.settings)),
+            "run",
+            "--enable-api",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "--auth-token",
+            self.token,
+            "-m",
+            str(self.model),
         ]
 
     def start(self) -> None:

@@ -37,18 +37,14 @@ class TopicClassifier:
     def __init__(self, *, c: float = 20.0, seed: int = 42) -> None:
         self.c = c
         self.seed = seed
-        self._words = TfidfVectorizer(
-            token_pattern=r"\S+", ngram_range=(1, 2), sublinear_tf=True, lowercase=False
-        )
+        self._words = TfidfVectorizer(token_pattern=r"\S+", ngram_range=(1, 2), sublinear_tf=True, lowercase=False)
         self._folded_words = TfidfVectorizer(
             token_pattern=r"\S+", ngram_range=(1, 3), sublinear_tf=True, lowercase=False
         )
         self._folded_chars = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=False, min_df=2
         )
-        self._model = LogisticRegression(
-            C=c, max_iter=5000, class_weight="balanced", random_state=seed
-        )
+        self._model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced", random_state=seed)
         self.labels: list[str] = []
 
     def _features(self, normalized: Sequence[str], *, fit: bool) -> sparse.csr_matrix:
@@ -69,7 +65,7 @@ class TopicClassifier:
     def fit_normalized(self, normalized: Sequence[str], labels: Sequence[str]) -> TopicClassifier:
         rows: list[str] = []
         targets: list[str] = []
-        for text, label in zip(normalized, labels):
+        for text, label in zip(normalized, labels, strict=True):
             for view in training_views(text):
                 rows.append(view)
                 targets.append(label)

@@ -25,8 +25,15 @@ SEED = 42
 # Everything that changes the trained model or its thresholds.
 _FINGERPRINTED_SOURCES = [
     PROJECT_ROOT / "nlu" / name
-    for name in ("normalize.py", "textclf.py", "rasa_components.py", "calibration.py", "decision.py",
-                 "lexical.py", "requirements.txt")
+    for name in (
+        "normalize.py",
+        "textclf.py",
+        "rasa_components.py",
+        "calibration.py",
+        "decision.py",
+        "lexical.py",
+        "requirements.txt",
+    )
 ]
 
 
@@ -71,17 +78,17 @@ class Manifest:
 
 def load_examples(path: Path) -> dict[str, list[str]]:
     if not path.exists():
-        raise TrainingError(
-            f"no training examples at {path}; run 'python -m knowledge training-data {path}' first"
-        )
+        raise TrainingError(f"no training examples at {path}; run 'python -m knowledge training-data {path}' first")
     data = json.loads(path.read_text(encoding="utf-8"))
     return {str(k): [str(t) for t in v] for k, v in data["intents"].items()}
 
 
-def fingerprint(examples: Mapping[str, Sequence[str]], config: Path = CONFIG) -> str:
+def fingerprint(
+    examples: Mapping[str, Sequence[str]], config: Path = CONFIG, sources: Sequence[Path] = _FINGERPRINTED_SOURCES
+) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps(examples, ensure_ascii=False, sort_keys=True).encode())
-    for path in [config, *_FINGERPRINTED_SOURCES]:
+    for path in [config, *sources]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -120,6 +127,10 @@ def rasa_environment() -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["RASA_TELEMETRY_ENABLED"] = "false"
+    # Rasa's training cache keys on component names and config, not on our component code;
+    # our own fingerprint decides when to retrain, so the cache is off.
+    env["RASA_MAX_CACHE_SIZE"] = "0"
+    env["RASA_CACHE_DIRECTORY"] = str(PROJECT_ROOT / "build" / "rasa-cache")
     env["PYTHONHASHSEED"] = str(SEED)
     return env
 
@@ -127,8 +138,17 @@ def rasa_environment() -> dict[str, str]:
 def train_rasa_model(settings: NluSettings, config: Path, data: Path, out_dir: Path, name: str) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     command = [
-        str(rasa_executable(settings)), "train", "nlu", "--config", str(config), "--nlu", str(data),
-        "--out", str(out_dir), "--fixed-model-name", name,
+        str(rasa_executable(settings)),
+        "train",
+        "nlu",
+        "--config",
+        str(config),
+        "--nlu",
+        str(data),
+        "--out",
+        str(out_dir),
+        "--fixed-model-name",
+        name,
     ]
     print(f"  $ {' '.join(command)}", flush=True)
     result = subprocess.run(command, cwd=RASA_PROJECT, env=rasa_environment(), check=False)

@@ -14,7 +14,6 @@ from bot.pipeline import AnswerPipeline
 from knowledge.content_files import Content, load_content
 from knowledge.db import create_engine, create_schema, session_factory
 from knowledge.repository import KnowledgeRepository, KnowledgeSnapshot
-from knowledge.settings import KnowledgeSettings
 from nlu.client import RasaClient
 from nlu.lexical import LexicalClassifier
 from nlu.resilient import ResilientClassifier

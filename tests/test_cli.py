@@ -13,10 +13,18 @@ from tests.conftest import PROJECT_ROOT
 KEYS = {"text", "decision", "topic", "candidates", "confidence", "answer"}
 
 
-def run_bot(args: list[str], env: dict[str, str], stdin: str = "", timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_bot(
+    args: list[str], env: dict[str, str], stdin: str = "", timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
-        env=env, cwd=PROJECT_ROOT, timeout=timeout, check=False,
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+        timeout=timeout,
+        check=False,
     )
 
 

@@ -13,10 +13,10 @@ import pytest
 from bot.pipeline import AnswerPipeline
 from knowledge.repository import KnowledgeSnapshot
 from nlu.client import RasaClient
+from nlu.decision import Decision
 from nlu.lexical import LexicalClassifier
 from nlu.resilient import ResilientClassifier, Source
 from nlu.server import LocalRasaServer, free_port
-from nlu.decision import Decision
 from nlu.training import Manifest
 from tests.netfault import FaultyProxy
 
@@ -29,8 +29,15 @@ async def proxy(rasa_server: LocalRasaServer) -> AsyncIterator[FaultyProxy]:
     await proxy.stop()
 
 
-def make_pipeline(url: str, token: str, http: httpx.AsyncClient, knowledge: KnowledgeSnapshot,
-                  lexical: LexicalClassifier, manifest: Manifest, retry: float) -> AnswerPipeline:
+def make_pipeline(
+    url: str,
+    token: str,
+    http: httpx.AsyncClient,
+    knowledge: KnowledgeSnapshot,
+    lexical: LexicalClassifier,
+    manifest: Manifest,
+    retry: float,
+) -> AnswerPipeline:
     rasa = RasaClient(url, token, timeout=0.5, http=http)
     return AnswerPipeline(ResilientClassifier(rasa, lexical, retry_seconds=retry), knowledge, manifest.calibration)
 

@@ -24,7 +24,10 @@ SPEC = KnowledgeSettings(_env_file=None).topics_spec  # type: ignore[call-arg]
 def run_validate(content_dir: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "knowledge", "--content", str(content_dir), "--spec", str(SPEC), "validate"],
-        capture_output=True, text=True, cwd=PROJECT_ROOT, check=False,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        check=False,
     )
 
 
@@ -71,10 +74,18 @@ def test_each_kind_of_problem_is_reported_by_file_and_entry(broken_copy: Path) -
     edit_topic(broken_copy, "dvc.yaml", "vneid_muc_2", answer="Ra xã làm nhé & mang <br> giấy tờ.")
     edit_topic(broken_copy, "dvc.yaml", "vneid_kich_hoat", answer="x" * 4100 + " otp passcode")
     edit_topic(broken_copy, "tmdt.yaml", "tmdt_voso", related=["tmdt_postmart", "khong_co_topic_nay"])
-    edit_topic(broken_copy, "tmdt.yaml", "tmdt_postmart", examples=["Voso là sàn của ai vậy?"] * 1 + [
-        f"câu hỏi postmart số {i}" for i in range(20)])
-    edit_topic(broken_copy, "tmdt.yaml", "tmdt_voso", examples=["voso la san cua ai vay"] + [
-        f"câu hỏi voso số {i}" for i in range(20)])
+    edit_topic(
+        broken_copy,
+        "tmdt.yaml",
+        "tmdt_postmart",
+        examples=["Voso là sàn của ai vậy?"] * 1 + [f"câu hỏi postmart số {i}" for i in range(20)],
+    )
+    edit_topic(
+        broken_copy,
+        "tmdt.yaml",
+        "tmdt_voso",
+        examples=["voso la san cua ai vay"] + [f"câu hỏi voso số {i}" for i in range(20)],
+    )
     edit_topic(broken_copy, "attt.yaml", "attt_deepfake", id="attt_bi_gia_mao")
     result = run_validate(broken_copy)
     out = result.stdout

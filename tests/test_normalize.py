@@ -68,9 +68,7 @@ PAIRS = [
 def test_same_folded_features_with_and_without_diacritics(accented: str, plain: str) -> None:
     assert has_diacritics(accented) and not has_diacritics(plain)
     assert fold_diacritics(normalize(accented)) == normalize(plain)
-    classifier = TopicClassifier().fit(
-        [a for a, _ in PAIRS] + ["trời mưa không"], ["a", "b", "c", "out_of_scope"]
-    )
+    classifier = TopicClassifier().fit([a for a, _ in PAIRS] + ["trời mưa không"], ["a", "b", "c", "out_of_scope"])
     with_marks = classifier._features([normalize(accented)], fit=False)
     without = classifier._features([normalize(plain)], fit=False)
     folded_columns = slice(len(classifier._words.vocabulary_), None)

@@ -86,7 +86,8 @@ async def test_product_brief_example_leads_to_opening_a_shop(pipeline: AnswerPip
 async def test_uncertain_answer_becomes_clarify_with_the_right_topic(pipeline: AnswerPipeline) -> None:
     """With a stricter answer threshold the same question is clarified, offering the right topic."""
     strict = AnswerPipeline(
-        pipeline.classifier, pipeline.knowledge,
+        pipeline.classifier,
+        pipeline.knowledge,
         replace(pipeline.calibration, rasa=Thresholds(answer=1.01, margin=0.0, clarify=0.0, candidate=0.0)),
     )
     reply = await strict.answer("quen mat khau vneid phai lam sao")

@@ -1,0 +1,149 @@
+"""Building and running the Telegram ``Application`` (the one wiring function lives here)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from urllib.parse import urlparse
+
+from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from bot import handlers, texts
+from bot.ratelimit import UserRateLimiter
+from bot.record_writer import RecordWriter
+from bot.runtime import open_runtime
+from bot.services import Services
+from bot.settings import BotSettings
+from knowledge.settings import KnowledgeSettings
+from nlu.settings import NluSettings
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = Update.ALL_TYPES
+
+
+def build_application(
+    settings: BotSettings,
+    nlu_settings: NluSettings | None = None,
+    knowledge_settings: KnowledgeSettings | None = None,
+) -> Application:  # type: ignore[type-arg]
+    """The Application with every handler; resources open in post_init and close in post_shutdown."""
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .concurrent_updates(settings.concurrent_updates)
+        .rate_limiter(
+            # Replies are not throttled up front (Telegram answers 429 with retry_after, which is
+            # honoured); only the documented per-group limit is kept.
+            AIORateLimiter(
+                overall_max_rate=0,
+                group_max_rate=settings.group_messages_per_minute,
+                group_time_period=60,
+                max_retries=settings.telegram_max_retries,
+            )
+        )
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if settings.telegram_api_base_url:
+        builder = builder.base_url(settings.telegram_api_base_url)
+        file_url = settings.telegram_api_file_url or settings.telegram_api_base_url.replace("/bot", "/file/bot", 1)
+        builder = builder.base_file_url(file_url)
+    application = builder.build()
+    application.bot_data["settings"] = settings
+    application.bot_data["nlu_settings"] = nlu_settings or NluSettings()
+    application.bot_data["knowledge_settings"] = knowledge_settings or KnowledgeSettings()
+    handlers.register(application)
+    return application
+
+
+async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
+    settings: BotSettings = application.bot_data["settings"]
+    stack = AsyncExitStack()
+    try:
+        runtime = await stack.enter_async_context(
+            open_runtime(application.bot_data["nlu_settings"], application.bot_data["knowledge_settings"])
+        )
+        writer = RecordWriter(runtime.sessions)
+        writer.start()
+        stack.push_async_callback(writer.stop)
+    except BaseException:
+        await stack.aclose()
+        raise
+    application.bot_data["exit_stack"] = stack
+    application.bot_data["services"] = Services(
+        runtime=runtime,
+        records=writer,
+        limiter=UserRateLimiter(burst=settings.rate_limit_burst, per_second=settings.rate_limit_per_second),
+    )
+    await application.bot.set_my_commands(
+        [BotCommand(c, d) for c, d in texts.COMMANDS_PRIVATE], scope=BotCommandScopeAllPrivateChats()
+    )
+    await application.bot.set_my_commands(
+        [BotCommand(c, d) for c, d in texts.COMMANDS_GROUP], scope=BotCommandScopeAllGroupChats()
+    )
+    logger.warning("bot @%s is ready", application.bot.username)
+
+
+async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+    stack: AsyncExitStack | None = application.bot_data.pop("exit_stack", None)
+    application.bot_data.pop("services", None)
+    if stack is not None:
+        await stack.aclose()
+
+
+def run_telegram(settings: BotSettings) -> int:
+    """Long polling, or a webhook when WEBHOOK_URL is set; blocks until stopped (Ctrl+C, SIGTERM)."""
+    application = build_application(settings)
+    if settings.webhook_url:
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else secrets.token_urlsafe(32)
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=urlparse(settings.webhook_url).path.lstrip("/"),
+            webhook_url=settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+    else:
+        application.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+    return 0
+
+
+@asynccontextmanager
+async def running(
+    application: Application,  # type: ignore[type-arg]
+    *,
+    poll_timeout: float = 1.0,
+    webhook: dict[str, object] | None = None,
+) -> AsyncIterator[Application]:  # type: ignore[type-arg]
+    """Start and stop like ``run_polling``/``run_webhook`` do, inside an already running loop.
+
+    For tests and benchmarks, which own the event loop; production uses ``run_telegram``.
+    """
+    await application.initialize()
+    if application.post_init:
+        await application.post_init(application)
+    assert application.updater is not None
+    try:
+        if webhook is None:
+            await application.updater.start_polling(
+                poll_interval=0, timeout=int(poll_timeout), allowed_updates=ALLOWED_UPDATES
+            )
+        else:
+            await application.updater.start_webhook(allowed_updates=ALLOWED_UPDATES, **webhook)  # type: ignore[arg-type]
+        await application.start()
+        yield application
+    finally:
+        if application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+        if application.post_shutdown:
+            await application.post_shutdown(application)
