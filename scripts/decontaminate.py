@@ -1,0 +1,55 @@
+"""Remove training examples that (nearly) repeat a question of an evaluation set.
+
+Keeps ``python -m nlu evaluate`` honest: content writers never saw the evaluation
+questions, but short questions ("Voso là gì") are often written the same way by
+different people. Run after adding examples; it edits the content files in place.
+
+    .venv/bin/python scripts/decontaminate.py ../shared/spec/dev-questions.yaml [--ratio 0.8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from knowledge.validation import example_key  # noqa: E402
+
+CONTENT = Path(__file__).resolve().parents[1] / "knowledge" / "content"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("questions", type=Path)
+    parser.add_argument("--ratio", type=float, default=0.8, help="similarity at or above which an example goes")
+    args = parser.parse_args()
+    data = yaml.safe_load(args.questions.read_text(encoding="utf-8"))
+    held_out = [example_key(str(q["text"])) for q in data["questions"]]
+    removed = 0
+    for path in sorted(CONTENT.glob("*.yaml")):
+        if path.name == "domains.yaml":
+            continue
+        kept = []
+        for line in path.read_text(encoding="utf-8").split("\n"):
+            item = re.match(r"^\s*- (.*)$", line)
+            value = yaml.safe_load(item.group(1)) if item else None
+            if isinstance(value, str):
+                key = example_key(value)
+                if any(difflib.SequenceMatcher(None, key, q).ratio() >= args.ratio for q in held_out):
+                    print(f"{path.name}: removed {value!r}")
+                    removed += 1
+                    continue
+            kept.append(line)
+        path.write_text("\n".join(kept), encoding="utf-8")
+    print(f"{removed} example(s) removed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
