@@ -12,6 +12,7 @@ from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAl
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot import handlers, texts
+from bot.progress import report_progress
 from bot.ratelimit import UserRateLimiter
 from bot.record_writer import RecordWriter
 from bot.runtime import open_runtime
@@ -80,7 +81,12 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
         runtime=runtime,
         records=writer,
         limiter=UserRateLimiter(burst=settings.rate_limit_burst, per_second=settings.rate_limit_per_second),
+        admin_ids=settings.admin_user_ids,
     )
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(
+            report_progress, interval=settings.broadcast_progress_seconds, first=1.0, name="broadcast-progress"
+        )
     await application.bot.set_my_commands(
         [BotCommand(c, d) for c, d in texts.COMMANDS_PRIVATE], scope=BotCommandScopeAllPrivateChats()
     )

@@ -53,7 +53,57 @@ class Handoff:
     record_id: int
 
 
-Action = MainMenu | DomainMenu | MenuTopic | RelatedTopic | Feedback | ClarifyChoice | Handoff
+@dataclass(frozen=True)
+class ProvinceMenu:
+    """Group tagging: show the 34 provinces."""
+
+
+@dataclass(frozen=True)
+class SetProvince:
+    province: str
+
+
+@dataclass(frozen=True)
+class RemoveLabel:
+    index: int
+
+
+@dataclass(frozen=True)
+class ClearCommune:
+    pass
+
+
+@dataclass(frozen=True)
+class GroupPage:
+    page: int
+
+
+@dataclass(frozen=True)
+class ReportCsv:
+    announcement_id: int
+
+
+@dataclass(frozen=True)
+class CancelScheduled:
+    announcement_id: int
+
+
+Action = (
+    MainMenu
+    | DomainMenu
+    | MenuTopic
+    | RelatedTopic
+    | Feedback
+    | ClarifyChoice
+    | Handoff
+    | ProvinceMenu
+    | SetProvince
+    | RemoveLabel
+    | ClearCommune
+    | GroupPage
+    | ReportCsv
+    | CancelScheduled
+)
 
 _ID = r"[a-z0-9_]{1,40}"
 _PATTERNS: list[tuple[re.Pattern[str], type]] = [
@@ -64,6 +114,13 @@ _PATTERNS: list[tuple[re.Pattern[str], type]] = [
     (re.compile(r"f:(\d{1,19}):([01])"), Feedback),
     (re.compile(rf"c:(\d{{1,19}}):({_ID})"), ClarifyChoice),
     (re.compile(r"h:(\d{1,19})"), Handoff),
+    (re.compile(r"g:pm"), ProvinceMenu),
+    (re.compile(rf"g:p:({_ID})"), SetProvince),
+    (re.compile(r"g:rl:(\d{1,2})"), RemoveLabel),
+    (re.compile(r"g:rx"), ClearCommune),
+    (re.compile(r"gl:(\d{1,5})"), GroupPage),
+    (re.compile(r"rc:(\d{1,12})"), ReportCsv),
+    (re.compile(r"x:(\d{1,12})"), CancelScheduled),
 ]
 
 
@@ -83,6 +140,20 @@ def encode(action: Action) -> str:
             data = f"c:{record_id}:{topic}"
         case Handoff(record_id):
             data = f"h:{record_id}"
+        case ProvinceMenu():
+            data = "g:pm"
+        case SetProvince(province):
+            data = f"g:p:{province}"
+        case RemoveLabel(index):
+            data = f"g:rl:{index}"
+        case ClearCommune():
+            data = "g:rx"
+        case GroupPage(page):
+            data = f"gl:{page}"
+        case ReportCsv(announcement_id):
+            data = f"rc:{announcement_id}"
+        case CancelScheduled(announcement_id):
+            data = f"x:{announcement_id}"
     if len(data.encode()) > MAX_BYTES:
         raise ValueError(f"callback data too long: {data!r}")
     return data
@@ -97,13 +168,13 @@ def parse(data: object) -> Action | None:
         if not match:
             continue
         groups = match.groups()
-        if kind is MainMenu:
-            return MainMenu()
-        if kind in (DomainMenu, MenuTopic, RelatedTopic):
+        if not groups:
+            return kind()  # type: ignore[no-any-return]
+        if kind in (DomainMenu, MenuTopic, RelatedTopic, SetProvince):
             return kind(groups[0])  # type: ignore[no-any-return]
         if kind is Feedback:
             return Feedback(int(groups[0]), groups[1] == "1")
         if kind is ClarifyChoice:
             return ClarifyChoice(int(groups[0]), groups[1])
-        return Handoff(int(groups[0]))
+        return kind(int(groups[0]))  # type: ignore[no-any-return]
     return None

@@ -52,6 +52,7 @@ class Services:
     runtime: Runtime
     records: RecordWriter
     limiter: UserRateLimiter
+    admin_ids: frozenset[int] = frozenset()
     record_ids: RecordIds = field(default_factory=RecordIds)
     answered: AnsweredMessages = field(default_factory=AnsweredMessages)
     _top_topics: tuple[float, list[str]] = (0.0, [])

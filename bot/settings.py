@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class BotSettings(BaseSettings):
@@ -27,6 +29,17 @@ class BotSettings(BaseSettings):
     group_messages_per_minute: int = Field(default=20, ge=1)
     telegram_max_retries: int = Field(default=3, ge=0)
     log_level: str = "WARNING"
+    # Super-admins (Telegram user ids, comma-separated): grant broadcaster rights, see every report.
+    admin_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    # Seconds between live edits of a broadcast's progress message.
+    broadcast_progress_seconds: float = Field(default=3.0, ge=1.0)
+
+    @field_validator("admin_user_ids", mode="before")
+    @classmethod
+    def _comma_separated_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(int(part) for part in value.replace(";", ",").split(",") if part.strip())
+        return value
 
     @field_validator("telegram_api_base_url", "webhook_url", "telegram_api_file_url")
     @classmethod

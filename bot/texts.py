@@ -72,3 +72,96 @@ COMMANDS_GROUP = [
     ("hoi", "Hỏi trợ lý: /hoi câu hỏi"),
     ("help", "Cách hỏi trợ lý trong nhóm"),
 ]
+
+# --- groups, roles, broadcasts ---------------------------------------------------------------
+NOT_ALLOWED = "Xin lỗi, bạn không có quyền dùng chức năng này."
+TAG_ADMINS_ONLY = "Chỉ quản trị viên của nhóm mới gắn thẻ cho nhóm được."
+TAG_GROUP_ONLY = "Lệnh này dùng trong nhóm của Tổ: gõ /gan_the trong nhóm."
+TAG_SUMMARY = (
+    "🏷 <b>Thẻ của nhóm {title}</b>\n"
+    "Tỉnh/thành: {province}\nXã/phường: {commune}\nNhãn: {labels}\n\n"
+    "Chọn tỉnh/thành bằng nút bên dưới.\n"
+    "Gắn xã/phường: <code>/gan_the xa Tên xã</code>\n"
+    "Thêm nhãn: <code>/gan_the nhan Tên nhãn</code> · bấm ❌ để bỏ nhãn"
+)
+TAG_NONE = "chưa có"
+TAG_CHOOSE_PROVINCE = "Chọn tỉnh/thành phố của nhóm:"
+TAG_SAVED = "Đã lưu thẻ."
+BUTTON_CHOOSE_PROVINCE = "📍 Chọn tỉnh/thành"
+BUTTON_CLEAR_COMMUNE = "❌ Bỏ xã/phường"
+BUTTON_REMOVE_LABEL = "❌ {label}"
+GROUP_LIST_HEADER = "👥 <b>{count} nhóm</b>{query} — trang {page}/{pages}"
+GROUP_LINE = "{mark} <b>{title}</b> · {tags} · <code>{chat_id}</code>"
+GROUP_LIST_EMPTY = "Không tìm thấy nhóm nào."
+BUTTON_PREVIOUS = "◀️ Trước"
+BUTTON_NEXT = "Sau ▶️"
+GRANT_USAGE = (
+    "Cách dùng: <code>/capquyen ID_người_dùng [tinh:ha_noi] [xa:Tên xã] [nhan:Tên nhãn]</code>\n"
+    "Không ghi thẻ: gửi được tới mọi nhóm. Mã tỉnh: {provinces}"
+)
+GRANT_DONE = "✅ Đã cấp quyền gửi thông báo cho <code>{user_id}</code>, phạm vi: {scope}."
+REVOKE_USAGE = "Cách dùng: <code>/thuhoi ID_người_dùng</code>"
+REVOKE_DONE = "Đã thu hồi quyền gửi thông báo của <code>{user_id}</code>."
+REVOKE_NONE = "<code>{user_id}</code> không có quyền gửi thông báo."
+ROLES_LIST = "<b>Người được gửi thông báo</b>\n{lines}"
+ROLES_EMPTY = "Chưa cấp quyền gửi thông báo cho ai."
+SCOPE_ALL = "tất cả các nhóm"
+COMPOSE_START = (
+    "📣 <b>Soạn thông báo gửi các nhóm</b>\n"
+    "Gửi nội dung: một tin nhắn chữ (có thể in đậm, nghiêng, chèn link), "
+    "hoặc một ảnh / tệp kèm chú thích.\nGõ /huy để hủy."
+)
+COMPOSE_TOO_LONG = "Nội dung dài {length} ký tự, quá giới hạn {limit} ký tự của Telegram. Bạn rút gọn rồi gửi lại nhé."
+COMPOSE_WRONG_CONTENT = "Mình chỉ nhận chữ, ảnh hoặc tệp. Bạn gửi lại nội dung nhé, hoặc /huy để hủy."
+COMPOSE_AUDIENCE = "👥 <b>Gửi tới đâu?</b>\nĐang chọn: {chosen} — <b>{count} nhóm</b>."
+COMPOSE_NO_GROUPS = "Không có nhóm nào trong phạm vi của bạn. Thông báo chưa được tạo."
+BUTTON_ALL_GROUPS = "Tất cả nhóm của tôi ({count})"
+BUTTON_CONTINUE = "Tiếp tục ▶️ ({count} nhóm)"
+COMPOSE_OPTIONS = "⚙️ <b>Tùy chọn</b>\nGhim tin: {pin} · Gửi im lặng: {silent}"
+BUTTON_PIN = "📌 Ghim: {state}"
+BUTTON_SILENT = "🔕 Im lặng: {state}"
+BUTTON_SEND_NOW = "🚀 Gửi ngay"
+BUTTON_SCHEDULE = "🕒 Hẹn giờ"
+ON = "bật"
+OFF = "tắt"
+COMPOSE_ASK_TIME = "Gửi lúc nào? Gõ theo mẫu <code>25/12/2026 08:00</code> hoặc <code>08:00</code> (giờ Việt Nam)."
+COMPOSE_BAD_TIME = "Mình chưa hiểu thời gian này, hoặc thời gian đã qua. Gõ lại theo mẫu <code>25/12/2026 08:00</code>."
+COMPOSE_PREVIEW = "👆 Trên đây là tin các nhóm sẽ nhận được."
+COMPOSE_SUMMARY = (
+    "📋 <b>Xác nhận gửi</b>\nTới: {chosen} — <b>{count} nhóm</b>\n"
+    "Ghim: {pin} · Im lặng: {silent}\nThời gian: {when}"
+)
+WHEN_NOW = "gửi ngay"
+BUTTON_CONFIRM = "✅ Xác nhận gửi"
+BUTTON_CANCEL = "❌ Hủy"
+COMPOSE_CANCELLED = "Đã hủy, không gửi gì."
+COMPOSE_SCHEDULED = "🕒 Đã hẹn gửi thông báo #{id} tới {count} nhóm lúc {when}. Xem và hủy: /lichhen"
+PROGRESS = (
+    "📣 <b>Thông báo #{id}</b>: đang gửi tới {total} nhóm\n"
+    "✅ Đã gửi: {sent} · ❌ Lỗi: {failed} · ⏳ Còn lại: {pending}\n{eta}"
+)
+PROGRESS_ETA = "Dự kiến xong sau khoảng {minutes} phút."
+PROGRESS_ETA_SOON = "Sắp xong."
+REPORT = (
+    "📊 <b>Báo cáo thông báo #{id}</b> ({status})\n"
+    "Tổng: {total} nhóm · ✅ Đã gửi: {sent} · ❌ Lỗi: {failed} · ⏳ Còn lại: {pending}\n"
+    "Bắt đầu: {started} · Kết thúc: {finished}{reasons}"
+)
+REPORT_REASONS = "\n\n<b>Lỗi theo lý do:</b>\n{lines}"
+REPORT_USAGE = "Cách dùng: <code>/baocao ID</code>. Thông báo gần đây của bạn:\n{lines}"
+REPORT_NONE = "Bạn chưa gửi thông báo nào."
+REPORT_NOT_FOUND = "Không tìm thấy thông báo #{id} (hoặc bạn không có quyền xem)."
+BUTTON_CSV = "⬇️ Tải danh sách lỗi (CSV)"
+CSV_CAPTION = "Danh sách nhóm gửi lỗi — thông báo #{id}"
+SCHEDULED_LIST = "🕒 <b>Thông báo đã hẹn giờ</b>\n{lines}"
+SCHEDULED_NONE = "Không có thông báo nào đang hẹn giờ."
+BUTTON_CANCEL_SCHEDULED = "❌ Hủy #{id}"
+SCHEDULED_CANCELLED = "Đã hủy thông báo #{id}."
+SCHEDULED_TOO_LATE = "Thông báo #{id} đã bắt đầu gửi hoặc đã bị hủy, không hủy được nữa."
+STATUS_NAMES = {"scheduled": "đã hẹn giờ", "sending": "đang gửi", "done": "đã xong", "cancelled": "đã hủy"}
+COMMANDS_ADMIN = [
+    ("thongbao", "Soạn thông báo gửi các nhóm"),
+    ("baocao", "Báo cáo một thông báo"),
+    ("lichhen", "Thông báo đã hẹn giờ"),
+    ("nhom", "Tìm các nhóm"),
+]

@@ -1,11 +1,13 @@
 """Choosing the decision thresholds from data.
 
 How (also in the README):
-1. Out-of-fold rankings: 5-fold stratified cross-validation over the knowledge
-   base's examples (topics and ``out_of_scope``) with the same classifier Rasa
-   runs. Every held-out question is scored twice: as written, and with its
-   diacritics removed, because members type both ways. The lexical fallback is
-   scored leave-one-out.
+1. Rankings of questions the model was not trained on. Preferably the
+   calibration set (``nlu/calibration_questions.yaml``: realistic questions written
+   apart from the training examples, never trained on), ranked by the classifier
+   Rasa runs, trained on all examples. Without it: out-of-fold rankings from
+   5-fold stratified cross-validation over the examples, each held-out question
+   scored as written and without diacritics. The lexical fallback is scored the
+   same way (leave-one-out without a calibration set).
 2. A grid search over (answer, margin, clarify) picks the thresholds with the best
    utility: +1 for a right answer or a refused out-of-scope question, +0.3 for a
    clarification that offers the right topic, −0.3 for a clarification of an
@@ -66,6 +68,21 @@ def cross_validated(
         if progress:
             print(f"  calibration fold {index + 1}/{k} done", flush=True)
     return scored
+
+
+def held_out_rankings(
+    examples: Mapping[str, Sequence[str]], questions: Sequence[tuple[str, str]], *, seed: int = 42
+) -> tuple[list[Scored], list[Scored]]:
+    """Rankings of a calibration set by the topic classifier and the lexical fallback, both
+    trained on all ``examples`` (the questions themselves are never trained on)."""
+    texts = [text for intent, items in examples.items() for text in items]
+    labels = [intent for intent, items in examples.items() for _ in items]
+    classifier = TopicClassifier(seed=seed).fit(texts, labels)
+    normalized = [normalize(text) for _, text in questions]
+    golds = [gold for gold, _ in questions]
+    topic = [Scored(g, r) for g, r in zip(golds, classifier.rank_normalized(normalized), strict=True)]
+    lexical = LexicalClassifier(examples).rank_normalized(normalized)
+    return topic, [Scored(g, r) for g, r in zip(golds, lexical, strict=True)]
 
 
 def leave_one_out_lexical(examples: Mapping[str, Sequence[str]]) -> list[Scored]:

@@ -12,7 +12,7 @@ from types import TracebackType
 
 import httpx
 
-from nlu.settings import NluSettings
+from nlu.settings import PROJECT_ROOT, NluSettings
 from nlu.training import Manifest, TrainingError, rasa_environment, rasa_executable
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class LocalRasaServer:
         self.port = port or free_port()
         self.token = token or settings.rasa_token.get_secret_value() or secrets.token_urlsafe(24)
         self.model = model or current_model(settings).model_path(settings.model_dir)
-        self.log_file = log_file
+        self.log_file = log_file or PROJECT_ROOT / "build" / "logs" / f"rasa-{self.port}.log"
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -70,18 +70,23 @@ class LocalRasaServer:
         ]
 
     def start(self) -> None:
-        output = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
-        logger.info("starting Rasa on %s", self.url)
-        self._process = subprocess.Popen(
-            self.command(), env=rasa_environment(), stdout=output, stderr=subprocess.STDOUT
-        )
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        logger.info("starting Rasa on %s (log: %s)", self.url, self.log_file)
+        with open(self.log_file, "ab") as output:
+            self._process = subprocess.Popen(
+                self.command(), env=rasa_environment(), stdout=output, stderr=subprocess.STDOUT
+            )
         self.wait_ready(self.settings.rasa_startup_timeout_seconds)
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
-                raise TrainingError(f"Rasa exited with code {self._process.returncode} while starting")
+                tail = self.log_file.read_text(errors="replace").splitlines()[-15:]
+                raise TrainingError(
+                    f"Rasa exited with code {self._process.returncode} while starting; "
+                    f"last lines of {self.log_file}:\n" + "\n".join(tail)
+                )
             try:
                 response = httpx.get(f"{self.url}/status", params={"token": self.token}, timeout=2)
                 if response.status_code == 200 and response.json().get("model_file"):

@@ -13,11 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from nlu.calibration import choose_thresholds, cross_validated, leave_one_out_lexical
-from nlu.decision import Calibration
+import yaml
+
+from nlu.calibration import choose_thresholds, cross_validated, held_out_rankings, leave_one_out_lexical
+from nlu.decision import OUT_OF_SCOPE, Calibration
 from nlu.settings import PROJECT_ROOT, NluSettings
 
 RASA_PROJECT = PROJECT_ROOT / "nlu" / "rasa_project"
+CALIBRATION_QUESTIONS = PROJECT_ROOT / "nlu" / "calibration_questions.yaml"
 CONFIG = RASA_PROJECT / "config.yml"
 BASELINE_CONFIG = RASA_PROJECT / "config_baseline.yml"
 MANIFEST = "manifest.json"
@@ -33,7 +36,9 @@ _FINGERPRINTED_SOURCES = [
         "decision.py",
         "lexical.py",
         "requirements.txt",
+        "calibration_questions.yaml",
     )
+    if (PROJECT_ROOT / "nlu" / name).exists()
 ]
 
 
@@ -81,6 +86,20 @@ def load_examples(path: Path) -> dict[str, list[str]]:
         raise TrainingError(f"no training examples at {path}; run 'python -m knowledge training-data {path}' first")
     data = json.loads(path.read_text(encoding="utf-8"))
     return {str(k): [str(t) for t in v] for k, v in data["intents"].items()}
+
+
+def load_calibration_questions(path: Path, examples: Mapping[str, Sequence[str]]) -> list[tuple[str, str]]:
+    """(intent, text) pairs; ``topic: null`` means out_of_scope. Unknown topics are an error."""
+    if not path.exists():
+        return []
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    pairs = []
+    for item in data.get("questions", []):
+        intent = item.get("topic") or OUT_OF_SCOPE
+        if intent not in examples:
+            raise TrainingError(f"{path.name}: unknown topic {intent!r} for {item.get('text')!r}")
+        pairs.append((str(intent), str(item["text"])))
+    return pairs
 
 
 def fingerprint(
@@ -174,9 +193,16 @@ def train(settings: NluSettings, *, force: bool = False) -> Manifest:
     print(f"[2/4] training the Rasa model (seed {SEED})", flush=True)
     name = f"nlu-{fp[:12]}"
     model = train_rasa_model(settings, CONFIG, data_path, settings.model_dir, name)
-    print("[3/4] calibrating thresholds on 5-fold cross-validation", flush=True)
-    rasa_thresholds, rasa_utility = choose_thresholds(cross_validated(examples, seed=SEED, progress=True))
-    lexical_thresholds, lexical_utility = choose_thresholds(leave_one_out_lexical(examples))
+    questions = load_calibration_questions(CALIBRATION_QUESTIONS, examples)
+    if questions:
+        print(f"[3/4] calibrating thresholds on {len(questions)} held-out calibration questions", flush=True)
+        topic_samples, lexical_samples = held_out_rankings(examples, questions, seed=SEED)
+    else:
+        print("[3/4] calibrating thresholds on 5-fold cross-validation", flush=True)
+        topic_samples = cross_validated(examples, seed=SEED, progress=True)
+        lexical_samples = leave_one_out_lexical(examples)
+    rasa_thresholds, rasa_utility = choose_thresholds(topic_samples)
+    lexical_thresholds, lexical_utility = choose_thresholds(lexical_samples)
     manifest = Manifest(
         fingerprint=fp,
         model_file=model.name,
@@ -184,8 +210,9 @@ def train(settings: NluSettings, *, force: bool = False) -> Manifest:
         notes={
             "examples": print_counts,
             "intents": len(examples),
-            "rasa_cv_utility": round(rasa_utility, 4),
-            "lexical_loo_utility": round(lexical_utility, 4),
+            "calibrated_on": "calibration questions" if questions else "cross-validation",
+            "rasa_utility": round(rasa_utility, 4),
+            "lexical_utility": round(lexical_utility, 4),
             "train_seconds": round(time.monotonic() - started, 1),
         },
     )

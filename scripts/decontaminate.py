@@ -38,7 +38,10 @@ def main() -> int:
         kept = []
         for line in path.read_text(encoding="utf-8").split("\n"):
             item = re.match(r"^\s*- (.*)$", line)
-            value = yaml.safe_load(item.group(1)) if item else None
+            try:
+                value = yaml.safe_load(item.group(1)) if item else None
+            except yaml.YAMLError:  # a list line inside an answer block, not an example
+                value = None
             if isinstance(value, str):
                 key = example_key(value)
                 if any(difflib.SequenceMatcher(None, key, q).ratio() >= args.ratio for q in held_out):

@@ -5,13 +5,14 @@ from __future__ import annotations
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     InlineQueryHandler,
     MessageHandler,
     filters,
 )
 
-from bot.handlers import callbacks, errors, groups, inline, private
+from bot.handlers import broadcast, callbacks, errors, groups, inline, private, registry
 
 PRIVATE = filters.ChatType.PRIVATE
 GROUPS = filters.ChatType.GROUPS
@@ -36,6 +37,18 @@ NON_TEXT = (
 def register(application: Application) -> None:  # type: ignore[type-arg]
     """The one place that wires handlers; order matters within a group."""
     add = application.add_handler
+    # broadcasts (private chat): the conversation goes first so its steps win over the rest
+    add(broadcast.conversation())
+    add(CommandHandler("baocao", broadcast.report_command, filters=PRIVATE & NEW))
+    add(CommandHandler("lichhen", broadcast.scheduled_command, filters=PRIVATE & NEW))
+    add(CommandHandler("nhom", registry.groups_command, filters=PRIVATE & NEW))
+    add(CommandHandler("capquyen", registry.grant_command, filters=PRIVATE & NEW))
+    add(CommandHandler("thuhoi", registry.revoke_command, filters=PRIVATE & NEW))
+    add(CommandHandler("quyen", registry.roles_command, filters=PRIVATE & NEW))
+    # group registry and tags
+    add(ChatMemberHandler(registry.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+    add(MessageHandler(filters.StatusUpdate.MIGRATE, registry.on_migration))
+    add(CommandHandler("gan_the", registry.tag_command, filters=NEW))
     # private chat
     add(CommandHandler("start", private.start, filters=PRIVATE & NEW))
     add(CommandHandler("menu", private.menu, filters=PRIVATE & NEW))

@@ -14,7 +14,24 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot import keyboards, texts
-from bot.callback_data import ClarifyChoice, DomainMenu, Feedback, Handoff, MainMenu, MenuTopic, RelatedTopic, parse
+from bot.callback_data import (
+    CancelScheduled,
+    ClarifyChoice,
+    ClearCommune,
+    DomainMenu,
+    Feedback,
+    GroupPage,
+    Handoff,
+    MainMenu,
+    MenuTopic,
+    ProvinceMenu,
+    RelatedTopic,
+    RemoveLabel,
+    ReportCsv,
+    SetProvince,
+    parse,
+)
+from bot.handlers import broadcast, registry
 from bot.formatting import render_topic
 from bot.handlers.common import services
 from bot.services import Services
@@ -109,6 +126,14 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 await _edit(
                     query, f"{texts.UNKNOWN}\n\n{texts.HANDOFF_DONE}", keyboards.unknown(record_id, handoff=False)
                 )
+        case ProvinceMenu() | SetProvince() | RemoveLabel() | ClearCommune():
+            await registry.on_tag_button(update, context, action)
+        case GroupPage():
+            await registry.on_group_page(update, context, action)
+        case ReportCsv():
+            await broadcast.on_csv(update, context, action)
+        case CancelScheduled():
+            await broadcast.on_cancel_scheduled(update, context, action)
         case _:
             logger.info("ignored stale or forged callback data %r", query.data)
             await query.answer(texts.MENU_EXPIRED)
