@@ -8,7 +8,14 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from urllib.parse import urlparse
 
-from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    Update,
+)
+from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot import handlers, texts
@@ -93,6 +100,12 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     await application.bot.set_my_commands(
         [BotCommand(c, d) for c, d in texts.COMMANDS_GROUP], scope=BotCommandScopeAllGroupChats()
     )
+    for admin in sorted(settings.admin_user_ids):
+        commands = [BotCommand(c, d) for c, d in texts.COMMANDS_PRIVATE + texts.COMMANDS_ADMIN]
+        try:
+            await application.bot.set_my_commands(commands, scope=BotCommandScopeChat(admin))
+        except TelegramError:  # the admin has not started a chat with the bot yet
+            logger.warning("could not set the admin command list for %s", admin)
     logger.warning("bot @%s is ready", application.bot.username)
 
 
