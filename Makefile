@@ -36,8 +36,19 @@ model: knowledge $(RASA_VENV)/.installed
 run: setup
 	$(PY) -m bot run
 
+# The tests also run the database code on a real PostgreSQL: a throwaway server (installed from
+# Debian's packages when missing) on a free port under build/pg/, stopped afterwards whatever
+# pytest's result, which stays make's result. No PostgreSQL: make test fails, it does not skip.
 test: setup
-	$(PY) -m pytest
+	@port=$$($(PY) -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
+	  dir=build/pg/$$port; \
+	  trap 'scripts/pg-test-server.sh stop $$dir $$port; rm -rf $$dir' EXIT; \
+	  scripts/pg-test-server.sh start $$dir $$port || { \
+	    echo "error: make test needs a PostgreSQL server for the database tests and could not start one (see above)" >&2; \
+	    exit 1; }; \
+	  export TEST_DATABASE_URL_PG=$$(scripts/pg-test-server.sh url $$dir $$port); \
+	  echo "TEST_DATABASE_URL_PG=$$TEST_DATABASE_URL_PG $(PY) -m pytest"; \
+	  $(PY) -m pytest
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .

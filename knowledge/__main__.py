@@ -1,4 +1,4 @@
-"""``python -m knowledge validate | import | export | training-data``."""
+"""``python -m knowledge validate | import | export | training-data | migrate | revision``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,13 @@ from pathlib import Path
 
 from knowledge.content_files import load_content, write_content
 from knowledge.db import create_engine, create_schema, session_factory
+from knowledge.migrate import (
+    MigrationError,
+    database_revision,
+    legacy_revision,
+    new_revision,
+    upgrade_database,
+)
 from knowledge.repository import KnowledgeRepository
 from knowledge.settings import KnowledgeSettings
 from knowledge.validation import load_spec, validate
@@ -40,6 +47,9 @@ async def _import(settings: KnowledgeSettings, content_dir: Path, spec_path: Pat
         await create_schema(engine)
         async with session_factory(engine)() as session, session.begin():
             report = await KnowledgeRepository(session).sync_content(load_content(content_dir))
+    except MigrationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     finally:
         await engine.dispose()
     print(
@@ -80,6 +90,37 @@ async def _training_data(settings: KnowledgeSettings, out: Path) -> int:
     return 0
 
 
+async def _migrate(settings: KnowledgeSettings) -> int:
+    engine = create_engine(settings.database_url)
+    try:
+        before = await database_revision(engine)
+        legacy = None
+        if before is None:
+            async with engine.connect() as connection:
+                legacy = await connection.run_sync(legacy_revision)
+        await upgrade_database(engine)
+        after = await database_revision(engine)
+    except MigrationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    where = engine.url.render_as_string(hide_password=True)
+    if before == after:
+        print(f"{where}: already at revision {after} (head)")
+    elif legacy is not None:
+        print(f"{where}: tables made before migrations existed, stamped at {legacy}, migrated to {after} (head)")
+    else:
+        print(f"{where}: migrated from {before or 'nothing'} to {after} (head)")
+    return 0
+
+
+async def _revision(message: str) -> int:
+    path = await new_revision(message)
+    print(f"wrote {path}; review it (autogenerate misses renames and data changes) before committing")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m knowledge", description=__doc__)
     parser.add_argument("--content", type=Path, help="content folder (default: knowledge/content)")
@@ -91,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("out_dir", type=Path)
     training = commands.add_parser("training-data", help="write intent examples as JSON for NLU training")
     training.add_argument("out", type=Path)
+    commands.add_parser("migrate", help="bring the database (DATABASE_URL) to the newest schema")
+    revision = commands.add_parser("revision", help="autogenerate the next migration from the models")
+    revision.add_argument("message")
     args = parser.parse_args(argv)
     settings = KnowledgeSettings()
     content_dir = args.content or settings.content_dir
@@ -101,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_import(settings, content_dir, spec_path))
     if args.command == "export":
         return asyncio.run(_export(settings, args.out_dir))
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings))
+    if args.command == "revision":
+        return asyncio.run(_revision(args.message))
     return asyncio.run(_training_data(settings, args.out))
 
 

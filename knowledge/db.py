@@ -9,7 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from knowledge.models import Base
+from knowledge.migrate import upgrade_database
 
 
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
@@ -29,7 +29,14 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    # PostgreSQL (postgresql+asyncpg://user:password@host/db): a pool sized for the bot's concurrent
+    # updates, connections checked before use and renewed now and then (server or proxy restarts).
+    kwargs.setdefault("pool_pre_ping", True)
+    if "poolclass" not in kwargs:  # NullPool and friends take no size
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_recycle", 1800)
+    return create_async_engine(url, **kwargs)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -37,6 +44,9 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 async def create_schema(engine: AsyncEngine) -> None:
-    """Create missing tables (idempotent)."""
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
+    """Bring the schema to the newest migration (idempotent; one query when already there).
+
+    An empty database is created by the migrations; one made by ``create_all`` before
+    migrations existed is stamped, then upgraded (see ``knowledge.migrate``).
+    """
+    await upgrade_database(engine)

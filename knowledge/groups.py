@@ -120,7 +120,8 @@ class GroupRepository:
         self.session = session
 
     async def by_chat(self, chat_id: int) -> Group | None:
-        return await self.session.scalar(select(Group).where(Group.chat_id == chat_id))
+        found: Group | None = await self.session.scalar(select(Group).where(Group.chat_id == chat_id))
+        return found
 
     async def get(self, group_id: int) -> Group | None:
         return await self.session.get(Group, group_id)
