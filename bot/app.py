@@ -45,6 +45,8 @@ def build_application(
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
         .concurrent_updates(settings.concurrent_updates)
+        # httpcore's pool does work per pooled connection on every request; keep it near the need.
+        .connection_pool_size(settings.telegram_connection_pool_size)
         .rate_limiter(
             # Replies are not throttled up front (Telegram answers 429 with retry_after, which is
             # honoured); only the documented per-group limit is kept.

@@ -64,7 +64,8 @@ async def open_runtime(
         await create_schema(engine)
         sessions = session_factory(engine)
         knowledge = await load_knowledge(sessions)
-        http = httpx.AsyncClient(limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
+        # A small pool: httpcore scans every pooled connection per request, so big pools cost CPU.
+        http = httpx.AsyncClient(limits=httpx.Limits(max_connections=16, max_keepalive_connections=16))
         stack.push_async_callback(http.aclose)
         manifest = current_model(nlu_settings)
 

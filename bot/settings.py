@@ -25,6 +25,7 @@ class BotSettings(BaseSettings):
     rate_limit_burst: int = Field(default=6, ge=1)
     rate_limit_per_second: float = Field(default=0.5, gt=0)
     concurrent_updates: int = Field(default=64, ge=1)
+    telegram_connection_pool_size: int = Field(default=16, ge=2)
     # Telegram allows about 20 messages a minute into one group; 429s are retried after retry_after.
     group_messages_per_minute: int = Field(default=20, ge=1)
     telegram_max_retries: int = Field(default=3, ge=0)

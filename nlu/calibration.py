@@ -8,20 +8,22 @@ How (also in the README):
    5-fold stratified cross-validation over the examples, each held-out question
    scored as written and without diacritics. The lexical fallback is scored the
    same way (leave-one-out without a calibration set).
-2. A grid search over (answer, margin, clarify) picks the thresholds with the best
-   utility: +1 for a right answer or a refused out-of-scope question, +0.3 for a
-   clarification that offers the right topic, −0.3 for a clarification of an
-   out-of-scope question, and −4 for a wrong answer (a wrong answer about a
-   public service or a scam costs a villager money or a trip). In-scope and
-   out-of-scope questions are averaged separately and weighted equally, so the
-   result does not depend on how many out-of-scope examples we wrote.
+2. A grid search over (answer, margin) picks the thresholds with the best
+   utility: +1 for a right answer or a refused out-of-scope question, −4 for a
+   wrong answer (a wrong answer about a public service or a scam costs a
+   villager money or a trip). On the calibration set every question counts once;
+   in cross-validation in-scope and out-of-scope are averaged separately, because
+   the share of out-of-scope examples we wrote is arbitrary.
+3. Below the answer threshold, the clarify band ("Ý bạn là…") is made as wide as
+   possible while at most 5% of the out-of-scope questions would be offered a
+   clarification instead of an honest "I don't know".
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -31,6 +33,7 @@ from nlu.normalize import fold_diacritics, normalize
 from nlu.textclf import Ranking, TopicClassifier
 
 WRONG_ANSWER_COST = 4.0
+MAX_OOS_CLARIFIED = 0.05
 CLARIFY_HIT = 0.3
 CLARIFY_OUT_OF_SCOPE = -0.3
 
@@ -151,10 +154,17 @@ class _Table:
         self.gold_rank = table[:, 4]
         self.gold_oos = table[:, 5] > 0
 
-    def utility(self, thresholds: Thresholds) -> float:
+    def _decisions(self, thresholds: Thresholds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         answer = ~self.oos_top & (self.p1 >= thresholds.answer) & (self.p1 - self.p2 >= thresholds.margin)
         clarify = ~self.oos_top & ~answer & (self.p1 >= thresholds.clarify)
-        unknown = ~answer & ~clarify
+        return answer, clarify, ~answer & ~clarify
+
+    def out_of_scope_clarified(self, thresholds: Thresholds) -> float:
+        _answer, clarify, _unknown = self._decisions(thresholds)
+        return float((clarify & self.gold_oos).sum() / max(1, self.gold_oos.sum()))
+
+    def utility(self, thresholds: Thresholds, *, pooled: bool = False) -> float:
+        answer, clarify, unknown = self._decisions(thresholds)
         offered = (self.gold_rank <= 1) | ((self.gold_rank == 2) & (self.p3 >= thresholds.candidate))
         right = self.gold_rank == 0
         in_scope = np.where(answer, np.where(right, 1.0, -WRONG_ANSWER_COST), 0.0) + np.where(
@@ -165,6 +175,8 @@ class _Table:
             + np.where(clarify, CLARIFY_OUT_OF_SCOPE, 0.0)
             + np.where(unknown, 1.0, 0.0)
         )
+        if pooled:
+            return float(np.where(self.gold_oos, out_of_scope, in_scope).mean())
         total = 0.0
         if (~self.gold_oos).any():
             total += float(in_scope[~self.gold_oos].mean())
@@ -173,16 +185,28 @@ class _Table:
         return total
 
 
-def choose_thresholds(samples: Sequence[Scored]) -> tuple[Thresholds, float]:
-    """Best thresholds by :func:`utility`; ties go to the first (lowest) setting tried."""
+def choose_thresholds(
+    samples: Sequence[Scored], *, pooled: bool = False, max_out_of_scope_clarified: float = MAX_OOS_CLARIFIED
+) -> tuple[Thresholds, float]:
+    """Answer threshold and margin by utility; then the widest clarify band that keeps
+    clarifications of out-of-scope questions under ``max_out_of_scope_clarified``.
+
+    ``pooled``: every question counts once (a realistic calibration set); otherwise
+    in-scope and out-of-scope are averaged separately (cross-validation over examples,
+    whose out-of-scope share is arbitrary). Ties go to the first (lowest) setting tried.
+    """
     table = _Table(samples)
     best: tuple[float, Thresholds] | None = None
     for answer in _grid(0.10, 0.90, 0.025):
         for margin in (0.0, 0.05, 0.1, 0.15, 0.2):
-            for clarify in _grid(0.05, answer, 0.025):
-                thresholds = Thresholds(answer, margin, clarify, max(0.03, clarify / 2))
-                score = table.utility(thresholds)
-                if best is None or score > best[0] + 1e-9:
-                    best = (score, thresholds)
+            thresholds = Thresholds(answer, margin, answer, answer / 2)
+            score = table.utility(thresholds, pooled=pooled)
+            if best is None or score > best[0] + 1e-9:
+                best = (score, thresholds)
     assert best is not None
-    return best[1], best[0]
+    chosen = best[1]
+    for clarify in _grid(0.05, chosen.answer, 0.025):
+        if table.out_of_scope_clarified(replace(chosen, clarify=clarify)) <= max_out_of_scope_clarified:
+            chosen = replace(chosen, clarify=clarify, candidate=max(0.03, clarify / 2))
+            break
+    return chosen, table.utility(chosen, pooled=pooled)

@@ -201,8 +201,9 @@ def train(settings: NluSettings, *, force: bool = False) -> Manifest:
         print("[3/4] calibrating thresholds on 5-fold cross-validation", flush=True)
         topic_samples = cross_validated(examples, seed=SEED, progress=True)
         lexical_samples = leave_one_out_lexical(examples)
-    rasa_thresholds, rasa_utility = choose_thresholds(topic_samples)
-    lexical_thresholds, lexical_utility = choose_thresholds(lexical_samples)
+    pooled = bool(questions)
+    rasa_thresholds, rasa_utility = choose_thresholds(topic_samples, pooled=pooled)
+    lexical_thresholds, lexical_utility = choose_thresholds(lexical_samples, pooled=pooled)
     manifest = Manifest(
         fingerprint=fp,
         model_file=model.name,

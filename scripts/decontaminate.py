@@ -50,6 +50,21 @@ def main() -> int:
                     continue
             kept.append(line)
         path.write_text("\n".join(kept), encoding="utf-8")
+    calibration = CONTENT.parents[1] / "nlu" / "calibration_questions.yaml"
+    if calibration.exists():
+        items = yaml.safe_load(calibration.read_text(encoding="utf-8"))["questions"]
+        kept_items = []
+        for item in items:
+            key = example_key(str(item["text"]))
+            if any(difflib.SequenceMatcher(None, key, q).ratio() >= args.ratio for q in held_out):
+                print(f"{calibration.name}: removed {item['text']!r}")
+                removed += 1
+            else:
+                kept_items.append(item)
+        if len(kept_items) != len(items):
+            header = "# Calibration set: realistic questions never used for training; thresholds are tuned on it.\n"
+            body = yaml.safe_dump({"questions": kept_items}, allow_unicode=True, sort_keys=False, width=1000)
+            calibration.write_text(header + body, encoding="utf-8")
     print(f"{removed} example(s) removed")
     return 0
 
