@@ -1,4 +1,4 @@
-"""``python -m bot run | ask | chat``."""
+"""``python -m bot run | ask | chat | sender``."""
 
 from __future__ import annotations
 
@@ -90,12 +90,17 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("question", nargs="*")
     ask.add_argument("--jsonl", action="store_true", help="one question per stdin line → JSON lines")
     commands.add_parser("chat", help="interactive console chat")
+    commands.add_parser("sender", help="the group broadcast sender, as its own process")
     args = parser.parse_args(argv)
     settings = BotSettings()
     logging.basicConfig(
         level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if args.command == "sender":
+        from bot.broadcast.cli import main_sender
+
+        return main_sender()
     if args.command == "run":
         if settings.telegram_bot_token is None:
             print(texts.NO_TOKEN, file=sys.stderr)

@@ -1,0 +1,48 @@
+"""Settings of the broadcast sender, read from the environment or ``.env``."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"[-64:]
+
+
+class BroadcastSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # Telegram allows a bot about 30 messages a second in total; stay below it.
+    broadcast_rate_per_second: float = Field(default=25.0, gt=0)
+    # ... and about 20 messages a minute into one group.
+    broadcast_per_group_per_minute: int = Field(default=20, ge=1)
+    # Sends in flight at once (each with its own connection of the sender's pool).
+    broadcast_concurrency: int = Field(default=8, ge=1, le=256)
+    # Attempts for network errors and timeouts before a delivery fails with "network: …".
+    broadcast_max_attempts: int = Field(default=5, ge=1)
+    # A claimed delivery not finished within the lease is taken over by another sender.
+    broadcast_lease_seconds: float = Field(default=60.0, gt=0)
+    # Backoff after a network error: base·2^(attempt-1), capped.
+    broadcast_retry_base_seconds: float = Field(default=1.0, ge=0)
+    broadcast_retry_max_seconds: float = Field(default=60.0, ge=0)
+    # How often to look for due deliveries when there are none.
+    broadcast_poll_seconds: float = Field(default=0.5, gt=0)
+    # Paid broadcasts (Telegram Stars): allow_paid_broadcast=True on every send, higher rate.
+    allow_paid_broadcast: bool = False
+    paid_broadcast_rate_per_second: float = Field(default=1000.0, gt=0)
+    # Must differ between running senders; the default is unique per process.
+    sender_worker_id: str = Field(default_factory=default_worker_id)
+
+    @field_validator("sender_worker_id")
+    @classmethod
+    def _worker_id(cls, value: str) -> str:
+        return value.strip()[:64] or default_worker_id()
+
+    @property
+    def rate_per_second(self) -> float:
+        """The global rate the sender keeps (the paid rate in paid mode)."""
+        return self.paid_broadcast_rate_per_second if self.allow_paid_broadcast else self.broadcast_rate_per_second
