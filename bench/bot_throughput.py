@@ -28,23 +28,23 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.pipeline import AnswerPipeline  # noqa: E402
-from bot.runtime import load_knowledge  # noqa: E402
-from knowledge.db import create_engine, session_factory  # noqa: E402
-from knowledge.settings import KnowledgeSettings  # noqa: E402
-from nlu.client import RasaClient  # noqa: E402
-from nlu.lexical import LexicalClassifier  # noqa: E402
-from nlu.resilient import ResilientClassifier  # noqa: E402
-from nlu.server import LocalRasaServer, current_model  # noqa: E402
-from nlu.settings import PROJECT_ROOT, NluSettings  # noqa: E402
-from tests.fake_bot_api import FakeBotAPI  # noqa: E402
+from bot.pipeline import AnswerPipeline
+from bot.runtime import load_knowledge
+from knowledge.db import create_engine, session_factory
+from knowledge.settings import KnowledgeSettings
+from nlu.client import RasaClient
+from nlu.lexical import LexicalClassifier
+from nlu.resilient import ResilientClassifier
+from nlu.server import LocalRasaServer, current_model
+from nlu.settings import PROJECT_ROOT, NluSettings
+from tests.fake_bot_api import FakeBotAPI
 
 QUESTIONS = PROJECT_ROOT.parent / "shared" / "spec" / "dev-questions.yaml"
 
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def summary(latencies: list[float], elapsed: float) -> dict[str, float]:

@@ -19,19 +19,28 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.record_writer import RecordWriter  # noqa: E402
-from knowledge.db import create_engine, create_schema, session_factory  # noqa: E402
-from knowledge.models import utc_now  # noqa: E402
-from knowledge.records import NewRecord, RecordIds, RecordRepository  # noqa: E402
+from bot.record_writer import RecordWriter
+from knowledge.db import create_engine, create_schema, session_factory
+from knowledge.models import utc_now
+from knowledge.records import NewRecord, RecordIds, RecordRepository
 
 
 def records(count: int) -> list[NewRecord]:
     ids = RecordIds()
     return [
         NewRecord(
-            id=ids.next(), created_at=utc_now(), chat_type="private", user_id=1000 + i % 300, chat_id=1000 + i % 300,
-            normalized_text=f"kich hoat vneid muc 2 o dau {i}", decision="answer", topic_id="vneid_kich_hoat",
-            candidates=["vneid_kich_hoat"], confidence=0.9, latency_ms=12.5, nlu_source="rasa",
+            id=ids.next(),
+            created_at=utc_now(),
+            chat_type="private",
+            user_id=1000 + i % 300,
+            chat_id=1000 + i % 300,
+            normalized_text=f"kich hoat vneid muc 2 o dau {i}",
+            decision="answer",
+            topic_id="vneid_kich_hoat",
+            candidates=["vneid_kich_hoat"],
+            confidence=0.9,
+            latency_ms=12.5,
+            nlu_source="rasa",
         )
         for i in range(count)
     ]
@@ -91,8 +100,10 @@ async def main_async(args: argparse.Namespace) -> int:
             batch_rate, batch_cost = await batched(url_b, records(args.records))
             print(f"{name:12s}{'one transaction per record':28s}{naive_rate:12.0f}{naive_cost:12.0f}")
             print(f"{'':12s}{'batched background writer':28s}{batch_rate:12.0f}{batch_cost:12.1f}")
-            print(f"{'':12s}batched vs per-record: throughput ×{batch_rate / naive_rate:.1f}, "
-                  f"handler waits {naive_cost / batch_cost:,.0f}× less")
+            print(
+                f"{'':12s}batched vs per-record: throughput ×{batch_rate / naive_rate:.1f}, "
+                f"handler waits {naive_cost / batch_cost:,.0f}× less"
+            )
     return 0
 
 

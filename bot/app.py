@@ -19,6 +19,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot import handlers, texts
+from bot.broadcast import start_sender_task, stop_sender_task
 from bot.progress import report_progress
 from bot.ratelimit import UserRateLimiter
 from bot.record_writer import RecordWriter
@@ -92,6 +93,9 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
         limiter=UserRateLimiter(burst=settings.rate_limit_burst, per_second=settings.rate_limit_per_second),
         admin_ids=settings.admin_user_ids,
     )
+    if settings.broadcast_sender_in_bot:
+        await start_sender_task(application)
+        stack.push_async_callback(stop_sender_task, application)
     if application.job_queue is not None:
         application.job_queue.run_repeating(
             report_progress, interval=settings.broadcast_progress_seconds, first=1.0, name="broadcast-progress"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
@@ -43,7 +43,7 @@ async def report_progress(context: ContextTypes.DEFAULT_TYPE) -> None:
     """The job: start due scheduled broadcasts, edit progress, send final reports."""
     found = services(context)
     shown: dict[int, tuple[int, int, int]] = context.bot_data.setdefault(LAST_SHOWN, {})
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     async with found.runtime.sessions() as session, session.begin():
         repository = BroadcastRepository(session)
         await repository.start_due(now)
@@ -68,7 +68,9 @@ async def report_progress(context: ContextTypes.DEFAULT_TYPE) -> None:
             )
             try:
                 await context.bot.edit_message_text(
-                    text, chat_id=announcement.sender_chat_id, message_id=announcement.progress_message_id,
+                    text,
+                    chat_id=announcement.sender_chat_id,
+                    message_id=announcement.progress_message_id,
                     parse_mode=ParseMode.HTML,
                 )
                 shown[announcement.id] = figures

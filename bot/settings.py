@@ -34,6 +34,8 @@ class BotSettings(BaseSettings):
     admin_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     # Seconds between live edits of a broadcast's progress message.
     broadcast_progress_seconds: float = Field(default=3.0, ge=1.0)
+    # Run the broadcast sender inside the bot process (a separate `python -m bot sender` also works).
+    broadcast_sender_in_bot: bool = True
 
     @field_validator("admin_user_ids", mode="before")
     @classmethod

@@ -128,8 +128,7 @@ COMPOSE_ASK_TIME = "Gửi lúc nào? Gõ theo mẫu <code>25/12/2026 08:00</code
 COMPOSE_BAD_TIME = "Mình chưa hiểu thời gian này, hoặc thời gian đã qua. Gõ lại theo mẫu <code>25/12/2026 08:00</code>."
 COMPOSE_PREVIEW = "👆 Trên đây là tin các nhóm sẽ nhận được."
 COMPOSE_SUMMARY = (
-    "📋 <b>Xác nhận gửi</b>\nTới: {chosen} — <b>{count} nhóm</b>\n"
-    "Ghim: {pin} · Im lặng: {silent}\nThời gian: {when}"
+    "📋 <b>Xác nhận gửi</b>\nTới: {chosen} — <b>{count} nhóm</b>\nGhim: {pin} · Im lặng: {silent}\nThời gian: {when}"
 )
 WHEN_NOW = "gửi ngay"
 BUTTON_CONFIRM = "✅ Xác nhận gửi"

@@ -170,11 +170,13 @@ class GroupRepository:
             old.active = False  # the old row keeps the old chat id, for history
             target = new
             await self.session.execute(
-                update(Delivery).where(Delivery.group_id == old.id, Delivery.status == "pending")
+                update(Delivery)
+                .where(Delivery.group_id == old.id, Delivery.status == "pending")
                 .values(group_id=new.id)
             )
         await self.session.execute(
-            update(Delivery).where(Delivery.chat_id == old_chat_id, Delivery.status.in_(("pending", "sending")))
+            update(Delivery)
+            .where(Delivery.chat_id == old_chat_id, Delivery.status.in_(("pending", "sending")))
             .values(chat_id=new_chat_id)
         )
         await self.session.flush()
@@ -223,7 +225,12 @@ class GroupRepository:
         matches = []
         for group in await self.all_groups(active_only=False):
             haystack = " ".join(
-                [group.title, group.commune or "", PROVINCES.get(group.province or "", ""), *map(str, group.labels or [])]
+                [
+                    group.title,
+                    group.commune or "",
+                    PROVINCES.get(group.province or "", ""),
+                    *map(str, group.labels or []),
+                ]
             )
             if not needle or needle in fold(haystack) or needle == str(group.chat_id):
                 matches.append(group)

@@ -19,7 +19,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from knowledge.validation import example_key  # noqa: E402
+from knowledge.validation import example_key
 
 CONTENT = Path(__file__).resolve().parents[1] / "knowledge" / "content"
 

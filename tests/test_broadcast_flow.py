@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -62,7 +63,9 @@ async def add_groups(fake: FakeBotAPI, count: int, start: int = 1) -> list[int]:
     ids = []
     for i in range(start, start + count):
         chat_id = -1002000000000 - i
-        fake.push_update(fake.make_my_chat_member(chat_id, f"Tổ CNSCĐ thôn {i}", "supergroup", "left", "member", GROUP_ADMIN))
+        fake.push_update(
+            fake.make_my_chat_member(chat_id, f"Tổ CNSCĐ thôn {i}", "supergroup", "left", "member", GROUP_ADMIN)
+        )
         ids.append(chat_id)
     await fake.wait_updates_consumed()
     return ids
@@ -122,17 +125,25 @@ async def test_tagging_by_group_admin_and_refusal_of_others(fake: FakeBotAPI, en
     )
     assert ("Hà Nội", "g:p:ha_noi") in buttons(menu) and len(buttons(menu)) == 34
     stranger_press = await send(
-        fake, fake.make_callback_query(chat, STRANGER, summary.result["message_id"], "g:p:ca_mau"), "answerCallbackQuery"
+        fake,
+        fake.make_callback_query(chat, STRANGER, summary.result["message_id"], "g:p:ca_mau"),
+        "answerCallbackQuery",
     )
     assert stranger_press.params["text"] == texts.TAG_ADMINS_ONLY
-    await send(fake, fake.make_callback_query(chat, GROUP_ADMIN, summary.result["message_id"], "g:p:ha_noi"), "editMessageText")
+    await send(
+        fake, fake.make_callback_query(chat, GROUP_ADMIN, summary.result["message_id"], "g:p:ha_noi"), "editMessageText"
+    )
     await send(fake, fake.make_text_message(chat, GROUP_ADMIN, "/gan_the xa Phường Ba Đình"), chat=chat)
     tagged = await send(fake, fake.make_text_message(chat, GROUP_ADMIN, "/gan_the nhan vùng cao"), chat=chat)
     assert "Hà Nội" in tagged.params["text"] and "Phường Ba Đình" in tagged.params["text"]
     assert ("❌ vùng cao", "g:rl:0") in buttons(tagged)
     async with session_factory(engine)() as session:
         group = await GroupRepository(session).by_chat(chat)
-    assert group is not None and (group.province, group.commune, group.labels) == ("ha_noi", "Phường Ba Đình", ["vùng cao"])
+    assert group is not None and (group.province, group.commune, group.labels) == (
+        "ha_noi",
+        "Phường Ba Đình",
+        ["vùng cao"],
+    )
 
 
 async def tag(engine: AsyncEngine, chat_id: int, province: str) -> None:
@@ -148,7 +159,9 @@ async def test_rights_and_scope(fake: FakeBotAPI, engine: AsyncEngine) -> None:
     await tag(engine, chats[3], "ca_mau")
     refused = await send(fake, fake.make_text_message(STRANGER, STRANGER, "/thongbao"), chat=STRANGER)
     assert refused.params["text"] == texts.NOT_ALLOWED
-    not_admin = await send(fake, fake.make_text_message(BROADCASTER, BROADCASTER, f"/capquyen {STRANGER}"), chat=BROADCASTER)
+    not_admin = await send(
+        fake, fake.make_text_message(BROADCASTER, BROADCASTER, f"/capquyen {STRANGER}"), chat=BROADCASTER
+    )
     assert not_admin.params["text"] == texts.NOT_ALLOWED
 
     granted = await send(fake, fake.make_text_message(ADMIN, ADMIN, f"/capquyen {BROADCASTER} tinh:ha_noi"), chat=ADMIN)
@@ -182,8 +195,13 @@ async def test_compose_preview_confirm_creates_the_outbox(fake: FakeBotAPI, engi
     await tag(engine, chats[0], "nghe_an")
     await tag(engine, chats[1], "nghe_an")
     text = "<b>Khai giảng lớp OneTouch</b> tối thứ Bảy tại nhà văn hóa &amp; trực tuyến"
-    audience = await compose(fake, ADMIN, fake.make_text_message(ADMIN, ADMIN, "Khai giảng lớp OneTouch tối thứ Bảy",
-                                                                 entities=[{"type": "bold", "offset": 0, "length": 23}]))
+    audience = await compose(
+        fake,
+        ADMIN,
+        fake.make_text_message(
+            ADMIN, ADMIN, "Khai giảng lớp OneTouch tối thứ Bảy", entities=[{"type": "bold", "offset": 0, "length": 23}]
+        ),
+    )
     assert "<b>4 nhóm</b>" in audience.params["text"]
     chosen = await press(fake, ADMIN, audience, "b:t:0")
     assert "<b>2 nhóm</b>" in chosen.params["text"] and "Nghệ An" in chosen.params["text"]
@@ -216,7 +234,9 @@ async def test_cancel_and_limits(fake: FakeBotAPI, engine: AsyncEngine) -> None:
     options = await press(fake, ADMIN, photo, "b:next")
     since = time.monotonic()
     fake.push_update(fake.make_callback_query(ADMIN, ADMIN, options.result["message_id"], "b:now"))
-    [summary] = await fake.wait_for("sendMessage", lambda c: c.chat_id == ADMIN and "Xác nhận" in (c.text or ""), since=since)
+    [summary] = await fake.wait_for(
+        "sendMessage", lambda c: c.chat_id == ADMIN and "Xác nhận" in (c.text or ""), since=since
+    )
     assert fake.calls_of("sendPhoto")[-1].params["caption"] == "Ảnh tập huấn"  # the preview
     cancelled = await press(fake, ADMIN, summary, "b:cancel")
     assert cancelled.params["text"] == texts.COMPOSE_CANCELLED
@@ -253,10 +273,40 @@ async def test_schedule_list_and_cancel(fake: FakeBotAPI, engine: AsyncEngine) -
 
 
 def test_parse_when_is_vietnam_time() -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    now = datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)  # 08:00 in Vietnam
-    assert parse_when("25/12/2026 08:00", now) == datetime(2026, 12, 25, 1, 0, tzinfo=timezone.utc)
-    assert parse_when("09:30", now) == datetime(2026, 11, 25, 2, 30, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # 08:00 in Vietnam
+    assert parse_when("25/12/2026 08:00", now) == datetime(2026, 12, 25, 1, 0, tzinfo=UTC)
+    assert parse_when("09:30", now) == datetime(2026, 11, 25, 2, 30, tzinfo=UTC)
     assert parse_when("07:00", now) is None  # already past today
     assert parse_when("31/02/2026 08:00", now) is None
+
+
+async def test_confirmed_broadcast_is_delivered_with_live_progress_and_report(
+    fake: FakeBotAPI, engine: AsyncEngine
+) -> None:
+    chats = await add_groups(fake, 6, start=100)
+    await wait_groups(engine, 6)
+    fake.set_chat_error(chats[5], 403, "Forbidden: bot was kicked from the supergroup chat")
+    audience = await compose(fake, ADMIN, fake.make_text_message(ADMIN, ADMIN, "Cảnh báo lừa đảo giả danh công an"))
+    options = await press(fake, ADMIN, audience, "b:next")
+    since = time.monotonic()
+    fake.push_update(fake.make_callback_query(ADMIN, ADMIN, options.result["message_id"], "b:now"))
+    [_, summary] = await fake.wait_for("sendMessage", lambda c: c.chat_id == ADMIN, count=2, since=since)
+    await press(fake, ADMIN, summary, "b:ok")
+    sent = await fake.wait_for_sent(predicate=lambda c: c.chat_id in chats, count=5, timeout=20)
+    assert sorted(c.chat_id for c in sent) == sorted(chats[:5])  # one copy each, not to the kicked group
+    [report] = await fake.wait_for(
+        "sendMessage", lambda c: c.chat_id == ADMIN and "Báo cáo thông báo" in (c.text or ""), timeout=20
+    )
+    assert "Đã gửi: 5" in report.text and "Lỗi: 1" in report.text and "forbidden" in report.text  # type: ignore[operator]
+    edits = [c for c in fake.calls_of("editMessageText") if c.params.get("message_id") == summary.result["message_id"]]
+    assert any("Đã gửi: 5" in c.params["text"] for c in edits)  # the confirmation message was edited live
+    csv_button = next(d for _, d in buttons(report) if d.startswith("rc:"))
+    document = await press(fake, ADMIN, report, csv_button, "sendDocument")
+    assert document.files and document.files[0].filename.endswith(".csv")
+    reported = await send(fake, fake.make_text_message(ADMIN, ADMIN, f"/baocao {csv_button.split(':')[1]}"), chat=ADMIN)
+    assert "Đã gửi: 5" in reported.params["text"]
+    async with session_factory(engine)() as session:
+        kicked = await GroupRepository(session).by_chat(chats[5])
+    assert kicked is not None and not kicked.active

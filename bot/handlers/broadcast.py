@@ -13,7 +13,7 @@ import io
 import re
 import warnings
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select
@@ -62,6 +62,10 @@ class Draft:
 
     def chosen_text(self) -> str:
         return ", ".join(describe_tag(t) for t in self.chosen_tags()) or texts.SCOPE_ALL
+
+
+def _on_off(flag: bool) -> str:
+    return texts.ON if flag else texts.OFF
 
 
 def _draft(context: ContextTypes.DEFAULT_TYPE) -> Draft | None:
@@ -124,7 +128,9 @@ async def _show_audience(message: Message, context: ContextTypes.DEFAULT_TYPE, d
         ordered = sorted(everything.tag_counts.items(), key=lambda item: (not item[0].startswith("tinh:"), -item[1]))
         draft.tags = [tag for tag, _ in ordered[:MAX_TAG_BUTTONS]]
     draft.count = len(reach.group_ids)
-    rows = [[InlineKeyboardButton(texts.BUTTON_ALL_GROUPS.format(count=len(everything.group_ids)), callback_data="b:all")]]
+    rows = [
+        [InlineKeyboardButton(texts.BUTTON_ALL_GROUPS.format(count=len(everything.group_ids)), callback_data="b:all")]
+    ]
     buttons = [
         InlineKeyboardButton(
             f"{'✅ ' if i in draft.chosen else ''}{describe_tag(tag)} ({everything.tag_counts.get(tag, 0)})",
@@ -162,12 +168,11 @@ async def audience(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 
 async def _show_options(message: Message, draft: Draft) -> int:
-    state = lambda flag: texts.ON if flag else texts.OFF  # noqa: E731
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(texts.BUTTON_PIN.format(state=state(draft.pin)), callback_data="b:pin"),
-                InlineKeyboardButton(texts.BUTTON_SILENT.format(state=state(draft.silent)), callback_data="b:silent"),
+                InlineKeyboardButton(texts.BUTTON_PIN.format(state=_on_off(draft.pin)), callback_data="b:pin"),
+                InlineKeyboardButton(texts.BUTTON_SILENT.format(state=_on_off(draft.silent)), callback_data="b:silent"),
             ],
             [
                 InlineKeyboardButton(texts.BUTTON_SEND_NOW, callback_data="b:now"),
@@ -175,7 +180,7 @@ async def _show_options(message: Message, draft: Draft) -> int:
             ],
         ]
     )
-    text = texts.COMPOSE_OPTIONS.format(pin=state(draft.pin), silent=state(draft.silent))
+    text = texts.COMPOSE_OPTIONS.format(pin=_on_off(draft.pin), silent=_on_off(draft.silent))
     await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
     return OPTIONS
 
@@ -210,14 +215,14 @@ def parse_when(text: str, now: datetime) -> datetime | None:
             moment = datetime.strptime(text, "%d/%m/%Y %H:%M").replace(tzinfo=VIETNAM)
     except ValueError:
         return None
-    return moment.astimezone(timezone.utc) if moment > local_now else None
+    return moment.astimezone(UTC) if moment > local_now else None
 
 
 async def when(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     message, draft = update.effective_message, _draft(context)
     if message is None or draft is None:
         return ConversationHandler.END
-    moment = parse_when(message.text or "", datetime.now(timezone.utc))
+    moment = parse_when(message.text or "", datetime.now(UTC))
     if moment is None:
         await reply_html(message, texts.COMPOSE_BAD_TIME)
         return WHEN
@@ -243,17 +248,24 @@ def _when_text(draft: Draft) -> str:
 
 async def _preview(message: Message, context: ContextTypes.DEFAULT_TYPE, draft: Draft, *, new: bool = False) -> int:
     await _send_content(context, message.chat_id, draft)
-    state = lambda flag: texts.ON if flag else texts.OFF  # noqa: E731
-    summary = texts.COMPOSE_PREVIEW + "\n\n" + texts.COMPOSE_SUMMARY.format(
-        chosen=html.escape(draft.chosen_text()),
-        count=draft.count,
-        pin=state(draft.pin),
-        silent=state(draft.silent),
-        when=_when_text(draft),
+    summary = (
+        texts.COMPOSE_PREVIEW
+        + "\n\n"
+        + texts.COMPOSE_SUMMARY.format(
+            chosen=html.escape(draft.chosen_text()),
+            count=draft.count,
+            pin=_on_off(draft.pin),
+            silent=_on_off(draft.silent),
+            when=_when_text(draft),
+        )
     )
     keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(texts.BUTTON_CONFIRM, callback_data="b:ok"),
-          InlineKeyboardButton(texts.BUTTON_CANCEL, callback_data="b:cancel")]]
+        [
+            [
+                InlineKeyboardButton(texts.BUTTON_CONFIRM, callback_data="b:ok"),
+                InlineKeyboardButton(texts.BUTTON_CANCEL, callback_data="b:cancel"),
+            ]
+        ]
     )
     await context.bot.send_message(message.chat_id, summary, parse_mode=ParseMode.HTML, reply_markup=keyboard)
     return CONFIRM
@@ -325,7 +337,9 @@ def _conversation(private: filters.BaseFilter) -> ConversationHandler[Any]:
         entry_points=[CommandHandler("thongbao", start, filters=private)],
         states={
             CONTENT: [
-                MessageHandler(private & (filters.TEXT | filters.PHOTO | filters.Document.ALL) & ~filters.COMMAND, content),
+                MessageHandler(
+                    private & (filters.TEXT | filters.PHOTO | filters.Document.ALL) & ~filters.COMMAND, content
+                ),
                 MessageHandler(private & ~filters.COMMAND, content),
             ],
             AUDIENCE: [CallbackQueryHandler(audience, pattern=r"^b:(all|next|t:\d{1,3})$")],
@@ -456,8 +470,14 @@ async def scheduled_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         return
     lines = "\n".join(f"#{a.id} · {a.total} nhóm · {_format_time(a.scheduled_at)}" for a in items)
     keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(texts.BUTTON_CANCEL_SCHEDULED.format(id=a.id), callback_data=encode(CancelScheduled(a.id)))]
-         for a in items[:20]]
+        [
+            [
+                InlineKeyboardButton(
+                    texts.BUTTON_CANCEL_SCHEDULED.format(id=a.id), callback_data=encode(CancelScheduled(a.id))
+                )
+            ]
+            for a in items[:20]
+        ]
     )
     await reply_html(message, texts.SCHEDULED_LIST.format(lines=lines), reply_markup=keyboard)
 

@@ -31,8 +31,8 @@ from bot.callback_data import (
     SetProvince,
     parse,
 )
-from bot.handlers import broadcast, registry
 from bot.formatting import render_topic
+from bot.handlers import broadcast, registry
 from bot.handlers.common import services
 from bot.services import Services
 from knowledge.models import QuestionRecord

@@ -166,7 +166,9 @@ def _group_line(group: Group) -> str:
     )
 
 
-async def _group_page(context: ContextTypes.DEFAULT_TYPE, user_id: int, query_text: str, page: int) -> tuple[str, InlineKeyboardMarkup | None] | None:
+async def _group_page(
+    context: ContextTypes.DEFAULT_TYPE, user_id: int, query_text: str, page: int
+) -> tuple[str, InlineKeyboardMarkup | None] | None:
     found = services(context)
     async with found.runtime.sessions() as session:
         scope = await broadcaster_scope(session, user_id, found.admin_ids)
