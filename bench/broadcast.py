@@ -215,7 +215,7 @@ async def main_async(args: argparse.Namespace) -> int:
     for r in results:
         verdicts = []
         if r.share < 0.95:
-            verdicts.append(f"rate {r.share:.3f} of the limit is below 0.95")
+            verdicts.append(f"rate {r.share:.4f} of the limit is below 0.95")
         if r.lost or r.duplicates or r.not_sent_in_db:
             verdicts.append(f"{r.lost} lost, {r.duplicates} duplicated, {r.not_sent_in_db} not marked sent")
             failed = True
