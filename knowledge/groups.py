@@ -169,6 +169,14 @@ class GroupRepository:
             new.active = True
             old.active = False  # the old row keeps the old chat id, for history
             target = new
+            # Pending deliveries move to the kept row, unless that row already has one for the
+            # same announcement: then the old one is cancelled (one copy per group, never two).
+            already = select(Delivery.announcement_id).where(Delivery.group_id == new.id).scalar_subquery()
+            await self.session.execute(
+                update(Delivery)
+                .where(Delivery.group_id == old.id, Delivery.status == "pending", Delivery.announcement_id.in_(already))
+                .values(status="cancelled", error="merged: the supergroup already has this announcement")
+            )
             await self.session.execute(
                 update(Delivery)
                 .where(Delivery.group_id == old.id, Delivery.status == "pending")

@@ -415,19 +415,21 @@ async def test_upgraded_group_whose_supergroup_is_registered_too_gets_one_copy(
     old_id, new_id = await add_groups(sessions, [old, new])
     server.set_chat_error(old, 400, UPGRADED, {"migrate_to_chat_id": new})
     immediate = await announce(sessions, [old_id, new_id])
-    # Pending deliveries to both rows make the registry merge clash (uq_delivery_group) the first time.
+    # Pending deliveries to both rows: the registry merge cancels the old row's duplicate.
     later = await announce(sessions, [old_id, new_id], scheduled_at=utc_now() + timedelta(seconds=1))
     with caplog.at_level("WARNING", logger="bot.broadcast.sender"):
         async with running_sender(sessions, server, settings()):
             await wait_done(sessions, immediate)
             await wait_done(sessions, later)
     assert copies_per_chat(server) == Counter({new: 2})  # one per announcement, none twice
-    for announcement_id in (immediate, later):
-        rows = {row.group_id: row for row in await deliveries(sessions, announcement_id)}
-        assert rows[old_id].status == "sent" and rows[old_id].message_id is None
-        assert (rows[old_id].error or "").startswith("migrated: delivered by delivery")
-        assert rows[new_id].status == "sent" and rows[new_id].message_id is not None
-    assert "registry not migrated" in caplog.text
+    rows = {row.group_id: row for row in await deliveries(sessions, immediate)}
+    assert rows[old_id].status == "sent" and rows[old_id].message_id is None
+    assert (rows[old_id].error or "").startswith("migrated: delivered by delivery")
+    assert rows[new_id].status == "sent" and rows[new_id].message_id is not None
+    rows = {row.group_id: row for row in await deliveries(sessions, later)}
+    assert rows[old_id].status == "cancelled" and (rows[old_id].error or "").startswith("merged:")
+    assert rows[new_id].status == "sent" and rows[new_id].message_id is not None
+    assert "registry not migrated" not in caplog.text
     async with sessions() as session:
         groups = {g.id: g for g in (await session.scalars(select(Group))).all()}
     assert not groups[old_id].active and groups[new_id].active  # merged on the second try
