@@ -173,6 +173,8 @@ async def test_rights_and_scope(fake: FakeBotAPI, engine: AsyncEngine) -> None:
     assert "3 nhóm" in listing.params["text"]
     await send(fake, fake.make_text_message(BROADCASTER, BROADCASTER, "/huy"), chat=BROADCASTER)
 
+    roles = await send(fake, fake.make_text_message(ADMIN, ADMIN, "/quyen"), chat=ADMIN)
+    assert f"<code>{BROADCASTER}</code>: Hà Nội" in roles.params["text"]
     await send(fake, fake.make_text_message(ADMIN, ADMIN, f"/thuhoi {BROADCASTER}"), chat=ADMIN)
     again = await send(fake, fake.make_text_message(BROADCASTER, BROADCASTER, "/thongbao"), chat=BROADCASTER)
     assert again.params["text"] == texts.NOT_ALLOWED

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import math
 
-from telegram import ChatMember, ChatMemberUpdated, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import ChatMember, ChatMemberUpdated, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
@@ -14,6 +14,7 @@ from bot import texts
 from bot.callback_data import ClearCommune, GroupPage, ProvinceMenu, RemoveLabel, SetProvince, encode
 from bot.handlers.common import reply_html, services
 from bot.rights import broadcaster_scope, is_super_admin
+from bot.services import Services
 from knowledge.groups import PROVINCES, GroupRepository, RoleRepository, canonical_tag, describe_tag, in_scope
 from knowledge.models import Group
 
@@ -221,15 +222,24 @@ async def on_group_page(update: Update, context: ContextTypes.DEFAULT_TYPE, acti
     await query.edit_message_text(page[0], parse_mode=ParseMode.HTML, reply_markup=page[1])
 
 
-async def grant_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """``/capquyen USER_ID [tinh:…] [xa:…] [nhan:…]`` — super-admins only."""
+async def _super_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Message, User, Services] | None:
+    """The message, user and services for a super-admin command; refuses everyone else politely."""
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
-        return
+        return None
     found = services(context)
     if not is_super_admin(user.id, found.admin_ids):
         await reply_html(message, texts.NOT_ALLOWED)
+        return None
+    return message, user, found
+
+
+async def grant_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/capquyen USER_ID [tinh:…] [xa:…] [nhan:…]`` — super-admins only."""
+    allowed = await _super_admin(update, context)
+    if allowed is None:
         return
+    message, user, found = allowed
     args = context.args or []
     usage = texts.GRANT_USAGE.format(provinces=", ".join(PROVINCES))
     if not args or not args[0].lstrip("-").isdigit():
@@ -263,13 +273,10 @@ def _split_tags(text: str) -> list[str]:
 
 
 async def revoke_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
+    allowed = await _super_admin(update, context)
+    if allowed is None:
         return
-    found = services(context)
-    if not is_super_admin(user.id, found.admin_ids):
-        await reply_html(message, texts.NOT_ALLOWED)
-        return
+    message, _user, found = allowed
     args = context.args or []
     if len(args) != 1 or not args[0].lstrip("-").isdigit():
         await reply_html(message, texts.REVOKE_USAGE)
@@ -281,13 +288,10 @@ async def revoke_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def roles_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
+    allowed = await _super_admin(update, context)
+    if allowed is None:
         return
-    found = services(context)
-    if not is_super_admin(user.id, found.admin_ids):
-        await reply_html(message, texts.NOT_ALLOWED)
-        return
+    message, _user, found = allowed
     async with found.runtime.sessions() as session:
         rows = await RoleRepository(session).all()
     if not rows:
