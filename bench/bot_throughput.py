@@ -28,10 +28,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.pipeline import AnswerPipeline
-from bot.runtime import load_knowledge
-from knowledge.db import create_engine, session_factory
-from knowledge.settings import KnowledgeSettings
+from answering.pipeline import AnswerPipeline
+from answering.runtime import load_knowledge
+from storage.engine import create_engine, session_factory
+from storage.settings import StorageSettings
 from nlu.client import RasaClient
 from nlu.lexical import LexicalClassifier
 from nlu.resilient import ResilientClassifier
@@ -135,7 +135,7 @@ async def main_async(args: argparse.Namespace) -> int:
     nlu_settings = NluSettings()
     texts = [str(q["text"]) for q in yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))["questions"]]
     questions = (texts * (args.updates // len(texts) + 1))[: args.updates]
-    source_db = Path(KnowledgeSettings().database_url.split("///", 1)[1])
+    source_db = Path(StorageSettings().database_url.split("///", 1)[1])
     workdir = Path(tempfile.mkdtemp(prefix="bot-bench-"))
     database = workdir / "assistant.db"
     shutil.copy(source_db, database)

@@ -36,9 +36,9 @@ from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from knowledge.broadcasts import BroadcastRepository
-from knowledge.db import create_engine, create_schema, session_factory
-from knowledge.models import Delivery, Group
+from broadcasts.outbox import BroadcastRepository
+from storage.engine import create_engine, create_schema, session_factory
+from broadcasts.models import Delivery, Group
 from nlu.settings import PROJECT_ROOT
 from tests.fake_bot_api import FakeBotAPI
 

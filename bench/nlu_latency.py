@@ -23,10 +23,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.pipeline import AnswerPipeline
-from bot.runtime import load_knowledge
-from knowledge.db import create_engine, session_factory
-from knowledge.settings import KnowledgeSettings
+from answering.pipeline import AnswerPipeline
+from answering.runtime import load_knowledge
+from storage.engine import create_engine, session_factory
+from storage.settings import StorageSettings
 from nlu.client import RasaClient
 from nlu.lexical import LexicalClassifier
 from nlu.resilient import ResilientClassifier
@@ -61,7 +61,7 @@ async def main_async(args: argparse.Namespace) -> int:
     nlu_settings = NluSettings()
     texts = [str(q["text"]) for q in yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))["questions"]]
     questions = (texts * (args.requests // len(texts) + 1))[: args.requests]
-    engine = create_engine(KnowledgeSettings().database_url)
+    engine = create_engine(StorageSettings().database_url)
     knowledge = await load_knowledge(session_factory(engine))
     await engine.dispose()
     manifest = current_model(nlu_settings)

@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.record_writer import RecordWriter
-from knowledge.db import create_engine, create_schema, session_factory
-from knowledge.models import utc_now
-from knowledge.records import NewRecord, RecordIds, RecordRepository
+from records.writer import RecordWriter
+from storage.engine import create_engine, create_schema, session_factory
+from storage.base import utc_now
+from records.repository import NewRecord, RecordIds, RecordRepository
 
 
 def records(count: int) -> list[NewRecord]:

@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 
-from bot import texts
+import texts
 from bot.settings import BotSettings
 
 
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if args.command == "sender":
-        from bot.broadcast.cli import main_sender
+        from bot.sender.cli import main_sender
 
         return main_sender()
     if args.command == "run":
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
             from bot.app import run_telegram
 
             return run_telegram(settings)
-    from bot.console import run_console
+    from answering.console import run_console
 
     return run_console(args)
 

@@ -20,14 +20,14 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot import handlers, texts
-from bot.broadcast import start_sender_task, stop_sender_task
-from bot.progress import report_progress
-from bot.ratelimit import UserRateLimiter
-from bot.record_writer import RecordWriter
-from bot.runtime import open_runtime
-from bot.services import Services
+from bot.sender import start_sender_task, stop_sender_task
+from bot.features.progress import report_progress
+from answering.ratelimit import UserRateLimiter
+from records.writer import RecordWriter
+from answering.runtime import open_runtime
+from answering.service import Services
 from bot.settings import BotSettings
-from knowledge.settings import KnowledgeSettings
+from storage.settings import StorageSettings
 from nlu.settings import NluSettings
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ ALLOWED_UPDATES = Update.ALL_TYPES
 def build_application(
     settings: BotSettings,
     nlu_settings: NluSettings | None = None,
-    knowledge_settings: KnowledgeSettings | None = None,
+    storage_settings: StorageSettings | None = None,
 ) -> Application:  # type: ignore[type-arg]
     """The Application with every handler; resources open in post_init and close in post_shutdown."""
     if settings.telegram_bot_token is None:
@@ -69,7 +69,7 @@ def build_application(
     application = builder.build()
     application.bot_data["settings"] = settings
     application.bot_data["nlu_settings"] = nlu_settings or NluSettings()
-    application.bot_data["knowledge_settings"] = knowledge_settings or KnowledgeSettings()
+    application.bot_data["storage_settings"] = storage_settings or StorageSettings()
     handlers.register(application)
     return application
 
@@ -79,7 +79,7 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     stack = AsyncExitStack()
     try:
         runtime = await stack.enter_async_context(
-            open_runtime(application.bot_data["nlu_settings"], application.bot_data["knowledge_settings"])
+            open_runtime(application.bot_data["nlu_settings"], application.bot_data["storage_settings"])
         )
         writer = RecordWriter(runtime.sessions)
         writer.start()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import texts
+import texts
 from bot.callback_data import (
     ClarifyChoice,
     DomainMenu,

@@ -37,6 +37,16 @@ class BotSettings(BaseSettings):
     # Run the broadcast sender inside the bot process (a separate `python -m bot sender` also works).
     broadcast_sender_in_bot: bool = True
 
+    def api_urls(self) -> tuple[str, str] | None:
+        """(base_url, base_file_url) of another Bot API server, or None for Telegram's own.
+
+        The one place the file URL is derived: ``…/bot{token}`` → ``…/file/bot{token}``.
+        """
+        if not self.telegram_api_base_url:
+            return None
+        base = self.telegram_api_base_url
+        return base, self.telegram_api_file_url or base.replace("/bot", "/file/bot", 1)
+
     @field_validator("admin_user_ids", mode="before")
     @classmethod
     def _comma_separated_ids(cls, value: object) -> object:

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from knowledge.content_files import load_content, write_content
-from knowledge.db import create_engine, create_schema, session_factory
-from knowledge.migrate import (
+from storage.engine import create_engine, create_schema, session_factory
+from storage.migrate import (
     MigrationError,
     database_revision,
     legacy_revision,
@@ -19,6 +19,7 @@ from knowledge.migrate import (
 )
 from knowledge.repository import KnowledgeRepository
 from knowledge.settings import KnowledgeSettings
+from storage.settings import StorageSettings
 from knowledge.validation import load_spec, validate
 
 
@@ -42,7 +43,7 @@ async def _import(settings: KnowledgeSettings, content_dir: Path, spec_path: Pat
     if _validate(settings, content_dir, spec_path) != 0:
         print("not imported: fix the problems above first", file=sys.stderr)
         return 1
-    engine = create_engine(settings.database_url)
+    engine = create_engine(StorageSettings().database_url)
     try:
         await create_schema(engine)
         async with session_factory(engine)() as session, session.begin():
@@ -61,7 +62,7 @@ async def _import(settings: KnowledgeSettings, content_dir: Path, spec_path: Pat
 
 
 async def _export(settings: KnowledgeSettings, out_dir: Path) -> int:
-    engine = create_engine(settings.database_url)
+    engine = create_engine(StorageSettings().database_url)
     try:
         async with session_factory(engine)() as session:
             content = await KnowledgeRepository(session).export_content()
@@ -73,7 +74,7 @@ async def _export(settings: KnowledgeSettings, out_dir: Path) -> int:
 
 
 async def _training_data(settings: KnowledgeSettings, out: Path) -> int:
-    engine = create_engine(settings.database_url)
+    engine = create_engine(StorageSettings().database_url)
     try:
         async with session_factory(engine)() as session:
             examples = await KnowledgeRepository(session).training_examples()
@@ -91,7 +92,7 @@ async def _training_data(settings: KnowledgeSettings, out: Path) -> int:
 
 
 async def _migrate(settings: KnowledgeSettings) -> int:
-    engine = create_engine(settings.database_url)
+    engine = create_engine(StorageSettings().database_url)
     try:
         before = await database_revision(engine)
         legacy = None

@@ -19,7 +19,8 @@ from knowledge.content_files import (
     TopicEntry,
     TopicRecord,
 )
-from knowledge.models import Domain, Topic, TrainingExample, utc_now
+from knowledge.models import Domain, Topic, TrainingExample
+from storage.base import utc_now
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.pipeline import AnswerPipeline
+from answering.pipeline import AnswerPipeline
 from knowledge.content_files import Content, load_content
-from knowledge.db import create_engine, create_schema, session_factory
+from storage.engine import create_engine, create_schema, session_factory
 from knowledge.repository import KnowledgeRepository, KnowledgeSnapshot
 from nlu.client import RasaClient
 from nlu.lexical import LexicalClassifier

@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import texts
+import texts
 from bot.app import build_application, running
-from bot.handlers.broadcast import parse_when
-from knowledge.db import session_factory
-from knowledge.groups import GroupRepository, RoleRepository
-from knowledge.models import Announcement, Broadcaster, Delivery, Group
-from knowledge.settings import KnowledgeSettings
+from bot.features.compose import parse_when
+from storage.engine import session_factory
+from broadcasts.registry import GroupRepository, RoleRepository
+from broadcasts.models import Announcement, Broadcaster, Delivery, Group
+from storage.settings import StorageSettings
 from nlu.settings import NluSettings
 from tests.fake_bot_api import Call, FakeBotAPI
 from tests.test_telegram_bot import buttons, knowledge_for_bot, nlu_for_bot, settings_for  # noqa: F401
@@ -35,7 +35,7 @@ async def server() -> AsyncIterator[FakeBotAPI]:
 
 
 @pytest.fixture(scope="module")
-async def app(server: FakeBotAPI, nlu_for_bot: NluSettings, knowledge_for_bot: KnowledgeSettings) -> AsyncIterator[Any]:  # noqa: F811
+async def app(server: FakeBotAPI, nlu_for_bot: NluSettings, knowledge_for_bot: StorageSettings) -> AsyncIterator[Any]:  # noqa: F811
     settings = settings_for(server, admin_user_ids=str(ADMIN), broadcast_progress_seconds=1.0)
     application = build_application(settings, nlu_for_bot, knowledge_for_bot)
     async with running(application, poll_timeout=1) as started:

@@ -26,12 +26,13 @@ from pydantic import SecretStr
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.broadcast.sender import GroupSpacing, TokenBucket, build_sender_bot, start_sender_task, stop_sender_task
-from bot.broadcast.settings import BroadcastSettings
+from bot.sender.loop import GroupSpacing, TokenBucket, build_sender_bot, start_sender_task, stop_sender_task
+from bot.sender.settings import BroadcastSettings
 from bot.settings import BotSettings
-from knowledge.broadcasts import CSV_HEADER, BroadcastRepository, Progress, as_utc
-from knowledge.db import create_engine, create_schema, session_factory
-from knowledge.models import Announcement, Delivery, Group, utc_now
+from broadcasts.outbox import CSV_HEADER, BroadcastRepository, Progress, as_utc
+from storage.engine import create_engine, create_schema, session_factory
+from broadcasts.models import Announcement, Delivery, Group
+from storage.base import utc_now
 from nlu.settings import PROJECT_ROOT
 from tests.fake_bot_api import Call, FakeBotAPI
 from tests.pg import backend_url, pg_url  # noqa: F401  (fixtures)
@@ -142,7 +143,7 @@ async def deliveries(sessions: Sessions, announcement_id: int) -> list[Delivery]
 @contextlib.asynccontextmanager
 async def running_sender(sessions: Sessions, server: FakeBotAPI, config: BroadcastSettings) -> AsyncIterator[Any]:
     """A BroadcastSender in this process with its own Bot; stopped (cleanly) on exit."""
-    from bot.broadcast.sender import BroadcastSender
+    from bot.sender.loop import BroadcastSender
 
     bot = build_sender_bot(bot_settings(server), config)
     async with bot:
@@ -417,7 +418,7 @@ async def test_upgraded_group_whose_supergroup_is_registered_too_gets_one_copy(
     immediate = await announce(sessions, [old_id, new_id])
     # Pending deliveries to both rows: the registry merge cancels the old row's duplicate.
     later = await announce(sessions, [old_id, new_id], scheduled_at=utc_now() + timedelta(seconds=1))
-    with caplog.at_level("WARNING", logger="bot.broadcast.sender"):
+    with caplog.at_level("WARNING", logger="bot.sender.loop"):
         async with running_sender(sessions, server, settings()):
             await wait_done(sessions, immediate)
             await wait_done(sessions, later)

@@ -18,8 +18,8 @@ from sqlalchemy import Column, Integer, MetaData, func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from knowledge.content_files import Content, load_content, write_content
-from knowledge.db import create_engine, create_schema, session_factory
-from knowledge.migrate import (
+from storage.engine import create_engine, create_schema, session_factory
+from storage.migrate import (
     LEGACY_SCHEMAS,
     MigrationError,
     alembic_config,
@@ -28,8 +28,10 @@ from knowledge.migrate import (
     schema_differences,
     upgrade_database,
 )
-from knowledge.models import Base, QuestionRecord, Topic
-from knowledge.records import PHONE_MASK, NewRecord, RecordIds, RecordRepository
+from knowledge.models import Topic
+from records.models import QuestionRecord
+from storage.base import Base
+from records.repository import PHONE_MASK, NewRecord, RecordIds, RecordRepository
 from knowledge.repository import KnowledgeRepository
 from knowledge.settings import PROJECT_ROOT
 from tests.pg import backend_url, pg_url  # noqa: F401  (fixtures)

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot.pipeline import AnswerPipeline
+from answering.pipeline import AnswerPipeline
 from knowledge.repository import KnowledgeSnapshot
 from nlu.client import RasaClient
 from nlu.decision import Decision

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 
-from bot.formatting import MESSAGE_LIMIT, render_topic, split_html
+from answering.formatting import MESSAGE_LIMIT, render_topic, split_html
 from knowledge.repository import KnowledgeSnapshot, LinkView, TopicView
-from knowledge.telegram_html import html_problems
+from broadcasts.html import html_problems
 
 
 def test_every_topic_renders_as_valid_telegram_html(knowledge: KnowledgeSnapshot) -> None:

@@ -11,10 +11,10 @@ import pytest
 import yaml
 
 from knowledge.content_files import Content, load_content
-from knowledge.db import create_engine, create_schema, session_factory
+from storage.engine import create_engine, create_schema, session_factory
 from knowledge.repository import KnowledgeRepository
 from knowledge.settings import KnowledgeSettings
-from knowledge.telegram_html import html_problems
+from broadcasts.html import html_problems
 from knowledge.validation import load_spec, validate
 from tests.conftest import CONTENT_DIR, PROJECT_ROOT
 

@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from bot import texts
-from bot.formatting import MESSAGE_LIMIT
-from bot.pipeline import MAX_QUESTION_CHARS, AnswerPipeline
-from knowledge.telegram_html import html_problems
+import texts
+from answering.formatting import MESSAGE_LIMIT
+from answering.pipeline import MAX_QUESTION_CHARS, AnswerPipeline
+from broadcasts.html import html_problems
 from nlu.decision import OUT_OF_SCOPE, Decision, Thresholds, decide
 from nlu.resilient import Source
 

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import texts
+import texts
 from bot.app import build_application, running
 from bot.settings import BotSettings
-from knowledge.db import session_factory
-from knowledge.models import HandoffRequest, QuestionRecord
-from knowledge.settings import KnowledgeSettings
+from storage.engine import session_factory
+from records.models import HandoffRequest, QuestionRecord
+from storage.settings import StorageSettings
 from nlu.server import LocalRasaServer, free_port
 from nlu.settings import NluSettings
 from tests.fake_bot_api import Call, FakeBotAPI
@@ -50,12 +50,12 @@ def nlu_for_bot(rasa_server: LocalRasaServer) -> NluSettings:
 
 
 @pytest.fixture(scope="module")
-def knowledge_for_bot(database_url: str, engine: AsyncEngine) -> KnowledgeSettings:
-    return KnowledgeSettings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
+def knowledge_for_bot(database_url: str, engine: AsyncEngine) -> StorageSettings:
+    return StorageSettings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
 
 
 @pytest.fixture(scope="module")
-async def app(server: FakeBotAPI, nlu_for_bot: NluSettings, knowledge_for_bot: KnowledgeSettings) -> AsyncIterator[Any]:
+async def app(server: FakeBotAPI, nlu_for_bot: NluSettings, knowledge_for_bot: StorageSettings) -> AsyncIterator[Any]:
     application = build_application(settings_for(server), nlu_for_bot, knowledge_for_bot)
     async with running(application, poll_timeout=1) as started:
         RUNNING["app"] = started
@@ -365,7 +365,7 @@ async def test_error_handler_answers_politely(fake: FakeBotAPI, caplog: pytest.L
 
 
 async def test_webhook_requires_the_secret_token(
-    nlu_for_bot: NluSettings, knowledge_for_bot: KnowledgeSettings
+    nlu_for_bot: NluSettings, knowledge_for_bot: StorageSettings
 ) -> None:
     async with FakeBotAPI() as fake:
         port = free_port()

@@ -1,0 +1,90 @@
+"""Building and closing the resources the pipeline needs, for every entry point.
+
+Knowledge is read once from the database into a snapshot; Rasa is the configured
+server if it answers, otherwise a local one started here and stopped on exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from answering.pipeline import AnswerPipeline
+from storage.engine import create_engine, create_schema, session_factory
+from knowledge.repository import KnowledgeRepository, KnowledgeSnapshot
+from storage.settings import StorageSettings
+from nlu.client import RasaClient
+from nlu.lexical import LexicalClassifier
+from nlu.resilient import ResilientClassifier
+from nlu.server import LocalRasaServer, current_model
+from nlu.settings import NluSettings
+
+logger = logging.getLogger(__name__)
+
+
+class KnowledgeBaseEmpty(RuntimeError):
+    pass
+
+
+@dataclass
+class Runtime:
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    http: httpx.AsyncClient
+    knowledge: KnowledgeSnapshot
+    pipeline: AnswerPipeline
+    rasa_url: str | None
+
+
+async def load_knowledge(sessions: async_sessionmaker[AsyncSession]) -> KnowledgeSnapshot:
+    async with sessions() as session:
+        snapshot = await KnowledgeRepository(session).snapshot()
+    if not snapshot.topics:
+        raise KnowledgeBaseEmpty("the knowledge base is empty; run 'python -m knowledge import'")
+    return snapshot
+
+
+@asynccontextmanager
+async def open_runtime(
+    nlu_settings: NluSettings,
+    storage_settings: StorageSettings,
+    *,
+    start_local_rasa: bool = True,
+) -> AsyncIterator[Runtime]:
+    """Everything the pipeline needs; closes it all (and a local Rasa) on exit."""
+    async with AsyncExitStack() as stack:
+        engine = create_engine(storage_settings.database_url)
+        stack.push_async_callback(engine.dispose)
+        await create_schema(engine)
+        sessions = session_factory(engine)
+        knowledge = await load_knowledge(sessions)
+        # A small pool: httpcore scans every pooled connection per request, so big pools cost CPU.
+        http = httpx.AsyncClient(limits=httpx.Limits(max_connections=16, max_keepalive_connections=16))
+        stack.push_async_callback(http.aclose)
+        manifest = current_model(nlu_settings)
+
+        rasa_url, token = nlu_settings.rasa_url, nlu_settings.rasa_token.get_secret_value()
+        rasa: RasaClient | None = None
+        if rasa_url:
+            rasa = RasaClient(rasa_url, token, timeout=nlu_settings.rasa_timeout_seconds, http=http)
+            if not await rasa.is_ready():
+                logger.warning("Rasa at %s is not reachable", rasa_url)
+                rasa, rasa_url = None, None
+        if rasa is None and start_local_rasa:
+            server = LocalRasaServer(nlu_settings)
+            logger.warning("starting a local Rasa server (takes a few seconds) ...")
+            await asyncio.to_thread(server.start)
+            stack.callback(server.stop)
+            rasa_url = server.url
+            rasa = RasaClient(server.url, server.token, timeout=nlu_settings.rasa_timeout_seconds, http=http)
+        classifier = ResilientClassifier(
+            rasa, LexicalClassifier(knowledge.examples), retry_seconds=nlu_settings.rasa_retry_seconds
+        )
+        pipeline = AnswerPipeline(classifier, knowledge, manifest.calibration)
+        yield Runtime(engine, sessions, http, knowledge, pipeline, rasa_url)

@@ -1,0 +1,542 @@
+"""The durable broadcast outbox: announcements and one delivery row per group.
+
+Life of a delivery::
+
+    pending ──claim──▶ sending ──▶ sent | failed
+       ▲                  │
+       └── retry_later ◀──┘        (pending|sending of a cancelled announcement → cancelled)
+
+A sender *claims* due rows (status ``sending``, ``claimed_by``, ``lease_until``) and records
+each result in its own short transaction right after the Telegram call returns, so a crash
+can only repeat what was in flight. A row still ``sending`` after its lease ran out was
+abandoned by a crashed sender and is claimed again.
+
+Announcement status: ``scheduled`` (waits for ``scheduled_at``) → ``sending`` → ``done``;
+``scheduled`` → ``cancelled``. Only ``sending`` announcements are claimed from, which makes
+"cancel" and "start" two mutually exclusive single-row updates.
+
+Datetimes are stored in UTC. SQLite gives them back naive; :func:`as_utc` makes them aware.
+
+Like the other repositories this takes a session and never commits.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
+
+from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from broadcasts.models import Announcement, Delivery, Group
+from storage.base import as_utc, utc_now
+
+PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
+SCHEDULED, DONE = "scheduled", "done"  # announcement statuses besides SENDING/CANCELLED
+OPEN_STATUSES = (PENDING, SENDING)
+ERROR_LENGTH = 255  # Delivery.error is a String(255)
+CSV_HEADER = ("nhóm", "chat_id", "lý do")
+_CHUNK = 5_000  # ids per IN (...) list: SQLite and asyncpg both cap bound parameters near 32k
+
+
+def reason_kind(reason: str | None) -> str:
+    """``"forbidden: bot was kicked"`` → ``"forbidden"``."""
+    return (reason or "").split(":", 1)[0].strip() or "unknown"
+
+
+def clip(text: str, limit: int = ERROR_LENGTH) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    sent: int
+    failed: int
+    pending: int  # pending + sending
+    cancelled: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    status: str = SENDING
+
+    @property
+    def done(self) -> int:
+        """Deliveries with a final result."""
+        return self.sent + self.failed + self.cancelled
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (DONE, CANCELLED)
+
+
+class Failure(NamedTuple):
+    group_title: str
+    chat_id: int
+    reason: str
+
+
+class BroadcastRepository:
+    """Announcements and their deliveries. Takes a session; never commits."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @property
+    def _postgres(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    def _uncount_attempt(self) -> Any:
+        """``attempts - 1`` (not below 0): give back the attempt a claim counted."""
+        larger = func.greatest if self._postgres else func.max  # SQLite: max(a, b) is the scalar max
+        return larger(Delivery.attempts - 1, 0)
+
+    # ------------------------------------------------------------------------- creating
+
+    async def create_announcement(
+        self,
+        *,
+        sender_user_id: int,
+        sender_chat_id: int,
+        kind: str,
+        text: str,
+        file_id: str | None = None,
+        pin: bool = False,
+        silent: bool = False,
+        audience: Sequence[str] = (),
+        scheduled_at: datetime | None = None,
+        group_ids: Iterable[int],
+        now: datetime | None = None,
+    ) -> Announcement:
+        """One announcement and one pending delivery per group, in the caller's transaction.
+
+        Unknown group ids are skipped (``total`` counts the deliveries made). Deliveries are
+        bulk-inserted (an executemany), fast for tens of thousands of groups.
+        """
+        if kind not in ("text", "photo", "document"):
+            raise ValueError(f"unknown announcement kind {kind!r}")
+        if kind != "text" and not file_id:
+            raise ValueError(f"a {kind} announcement needs a file_id")
+        now = as_utc(now or utc_now())
+        when = as_utc(scheduled_at) if scheduled_at is not None else None
+        later = when is not None and when > now
+        ids = list(dict.fromkeys(group_ids))
+        chats: dict[int, int] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            rows = await self.session.execute(select(Group.id, Group.chat_id).where(Group.id.in_(chunk)))
+            chats.update({group_id: chat_id for group_id, chat_id in rows.tuples()})
+        announcement = Announcement(
+            sender_user_id=sender_user_id,
+            sender_chat_id=sender_chat_id,
+            kind=kind,
+            text=text,
+            file_id=file_id,
+            pin=pin,
+            silent=silent,
+            audience=list(audience),
+            status=SCHEDULED if later else SENDING,
+            scheduled_at=when,
+            total=sum(1 for group_id in ids if group_id in chats),
+            created_at=now,
+            started_at=None if later else now,
+        )
+        self.session.add(announcement)
+        await self.session.flush()
+        due = when if when is not None else now
+        rows_to_insert = [
+            {
+                "announcement_id": announcement.id,
+                "group_id": group_id,
+                "chat_id": chats[group_id],
+                "status": PENDING,
+                "attempts": 0,
+                "next_attempt_at": due,
+                "updated_at": now,
+            }
+            for group_id in ids
+            if group_id in chats
+        ]
+        for start in range(0, len(rows_to_insert), _CHUNK):
+            await self.session.execute(insert(Delivery), rows_to_insert[start : start + _CHUNK])
+        return announcement
+
+    # -------------------------------------------------------------------------- claiming
+
+    async def claim(
+        self, worker_id: str, limit: int, lease_seconds: float, now: datetime | None = None
+    ) -> list[Delivery]:
+        """Atomically take up to ``limit`` due deliveries for ``worker_id``.
+
+        Due: ``pending`` with ``next_attempt_at <= now``, or ``sending`` whose lease ran out
+        (its sender crashed), of an announcement that is ``sending`` (not scheduled for later,
+        not cancelled). Claimed rows get ``status='sending'``, ``claimed_by``,
+        ``lease_until = now + lease_seconds`` and ``attempts + 1``. Oldest due first.
+
+        PostgreSQL: one statement, ``WITH picked AS MATERIALIZED (SELECT id … ORDER BY
+        next_attempt_at, id LIMIT :n FOR UPDATE OF deliveries SKIP LOCKED) UPDATE deliveries
+        SET … FROM picked WHERE deliveries.id = picked.id AND <due again> RETURNING …`` (the
+        ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)`` pattern, with the sub-select
+        as a CTE so it runs exactly once); concurrent senders skip each other's locked rows
+        instead of waiting, and the repeated condition re-checks a row that changed between
+        the sub-select and the lock, so no row is handed to two senders.
+
+        SQLite: the same single ``UPDATE … WHERE id IN (SELECT … LIMIT :n) RETURNING …``
+        without the locking clause. SQLite has one writer at a time: the statement takes the
+        write lock before it reads, so another sender (thread or process) waits on
+        ``busy_timeout`` and then sees the committed claim. Call it as the only statement of
+        its own short write transaction.
+        """
+        now = as_utc(now or utc_now())
+        due_row = or_(
+            and_(Delivery.status == PENDING, Delivery.next_attempt_at <= now),
+            and_(Delivery.status == SENDING, Delivery.lease_until < now),
+        )
+        candidates = (
+            select(Delivery.id)
+            .join(Announcement, Announcement.id == Delivery.announcement_id)
+            .where(Announcement.status == SENDING, due_row)
+            .order_by(Delivery.next_attempt_at, Delivery.id)
+            .limit(limit)
+        )
+        if self._postgres:
+            # A materialised CTE runs once. ``id IN (SELECT … LIMIT n)`` may be rescanned inside
+            # the UPDATE's join, and each rescan no longer sees the rows this statement already
+            # changed, so it claimed more than ``n`` rows (seen with asyncpg's generic plans).
+            picked = (
+                candidates.with_for_update(skip_locked=True, of=Delivery)
+                .cte("picked")
+                .prefix_with("MATERIALIZED", dialect="postgresql")
+            )
+            chosen = Delivery.id == picked.c.id
+        else:
+            chosen = Delivery.id.in_(candidates.scalar_subquery())
+        statement = (
+            update(Delivery)
+            .where(chosen, due_row)
+            .values(
+                status=SENDING,
+                claimed_by=worker_id[:64],
+                lease_until=now + timedelta(seconds=lease_seconds),
+                attempts=Delivery.attempts + 1,
+                updated_at=now,
+            )
+            .returning(Delivery)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+        claimed = list((await self.session.scalars(statement)).all())
+        claimed.sort(key=lambda d: (as_utc(d.next_attempt_at), d.id))
+        return claimed
+
+    async def extend_lease(self, delivery_ids: Sequence[int], worker_id: str, until: datetime) -> set[int]:
+        """Push the lease of rows this worker still holds; returns the ids it still holds."""
+        if not delivery_ids:
+            return set()
+        result = await self.session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(delivery_ids), Delivery.status == SENDING, Delivery.claimed_by == worker_id[:64])
+            .values(lease_until=as_utc(until))
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        )
+        return set(result.scalars().all())
+
+    async def release(
+        self, delivery_ids: Sequence[int], worker_id: str, at: datetime | None = None, reason: str | None = None
+    ) -> int:
+        """Give claimed but unsent rows back (pending at ``at``); the claim's attempt is not counted."""
+        if not delivery_ids:
+            return 0
+        now = utc_now()
+        values: dict[str, Any] = {
+            "status": PENDING,
+            "attempts": self._uncount_attempt(),
+            "next_attempt_at": as_utc(at or now),
+            "claimed_by": None,
+            "lease_until": None,
+            "updated_at": now,
+        }
+        if reason is not None:
+            values["error"] = clip(reason)
+        result = await self.session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(delivery_ids), Delivery.status == SENDING, Delivery.claimed_by == worker_id[:64])
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    # -------------------------------------------------------------------------- results
+
+    async def mark_sent(self, delivery_id: int, message_id: int | None, note: str | None = None) -> bool:
+        """The message is in the group (whoever holds the claim now: it was delivered)."""
+        now = utc_now()
+        result = await self.session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id, Delivery.status != SENT)
+            .values(
+                status=SENT,
+                message_id=message_id,
+                error=clip(note) if note else None,
+                lease_until=None,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def mark_sent_many(self, sent: Sequence[tuple[int, int | None]]) -> None:
+        """:meth:`mark_sent` for many ``(delivery_id, message_id)`` pairs in one executemany."""
+        if not sent:
+            return
+        table = Delivery.__table__
+        assert isinstance(table, Table)
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("delivery_id"), table.c.status != SENT)
+            .values(
+                status=SENT, message_id=bindparam("sent_message_id"), error=None, lease_until=None, updated_at=utc_now()
+            )
+        )
+        await self.session.execute(
+            statement, [{"delivery_id": delivery_id, "sent_message_id": message_id} for delivery_id, message_id in sent]
+        )
+
+    async def add_note(self, delivery_id: int, note: str) -> None:
+        """A remark on a sent delivery, e.g. ``"pin: not enough rights"``."""
+        await self.session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id)
+            .values(error=clip(note), updated_at=utc_now())
+            .execution_options(synchronize_session=False)
+        )
+
+    async def mark_failed(self, delivery_id: int, reason: str, *, worker_id: str | None = None) -> bool:
+        """Final failure (``reason`` like ``"forbidden: …"``); only while the row is being sent."""
+        query = update(Delivery).where(Delivery.id == delivery_id, Delivery.status.in_(OPEN_STATUSES))
+        if worker_id is not None:
+            query = query.where(Delivery.claimed_by == worker_id[:64])
+        result = await self.session.execute(
+            query.values(status=FAILED, error=clip(reason), lease_until=None, updated_at=utc_now()).execution_options(
+                synchronize_session=False
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def retry_later(
+        self,
+        delivery_id: int,
+        at: datetime,
+        reason: str,
+        *,
+        count_attempt: bool = True,
+        worker_id: str | None = None,
+    ) -> bool:
+        """Back to pending until ``at``; keeps the attempt the claim counted unless ``count_attempt=False``."""
+        values: dict[str, Any] = {
+            "status": PENDING,
+            "next_attempt_at": as_utc(at),
+            "error": clip(reason),
+            "claimed_by": None,
+            "lease_until": None,
+            "updated_at": utc_now(),
+        }
+        if not count_attempt:
+            values["attempts"] = self._uncount_attempt()
+        query = update(Delivery).where(Delivery.id == delivery_id, Delivery.status == SENDING)
+        if worker_id is not None:
+            query = query.where(Delivery.claimed_by == worker_id[:64])
+        result = await self.session.execute(query.values(**values).execution_options(synchronize_session=False))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def redirect(self, delivery_id: int, chat_id: int) -> None:
+        """Point one delivery at another chat id (after a migration)."""
+        await self.session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id)
+            .values(chat_id=chat_id, updated_at=utc_now())
+            .execution_options(synchronize_session=False)
+        )
+
+    async def other_delivery_to(self, announcement_id: int, chat_id: int, delivery_id: int) -> Delivery | None:
+        """Another delivery of the same announcement already aimed at ``chat_id`` (not cancelled)."""
+        found: Delivery | None = await self.session.scalar(
+            select(Delivery)
+            .where(
+                Delivery.announcement_id == announcement_id,
+                Delivery.chat_id == chat_id,
+                Delivery.id != delivery_id,
+                Delivery.status != CANCELLED,
+            )
+            .limit(1)
+        )
+        return found
+
+    # ---------------------------------------------------------------------- announcements
+
+    async def get(self, announcement_id: int) -> Announcement | None:
+        return await self.session.get(Announcement, announcement_id)
+
+    async def announcements(self, ids: Iterable[int]) -> list[Announcement]:
+        wanted = list(set(ids))
+        if not wanted:
+            return []
+        return list((await self.session.scalars(select(Announcement).where(Announcement.id.in_(wanted)))).all())
+
+    async def start_due(self, now: datetime | None = None) -> list[int]:
+        """Scheduled announcements whose time has come → ``sending``; returns their ids."""
+        now = as_utc(now or utc_now())
+        result = await self.session.execute(
+            update(Announcement)
+            .where(Announcement.status == SCHEDULED, Announcement.scheduled_at <= now)
+            .values(status=SENDING, started_at=now)
+            .returning(Announcement.id)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(result.scalars().all())
+
+    async def finish_if_done(self, announcement_id: int, now: datetime | None = None) -> bool:
+        """``sending`` → ``done`` (with ``finished_at``) when no delivery is pending or sending.
+
+        True only for the call that made the change, so a report can be sent exactly once.
+        """
+        now = as_utc(now or utc_now())
+        open_rows = exists().where(Delivery.announcement_id == Announcement.id, Delivery.status.in_(OPEN_STATUSES))
+        result = await self.session.execute(
+            update(Announcement)
+            .where(Announcement.id == announcement_id, Announcement.status == SENDING, ~open_rows)
+            .values(status=DONE, finished_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def finish_all_done(self, now: datetime | None = None) -> list[int]:
+        """:meth:`finish_if_done` for every ``sending`` announcement; returns the ids just finished."""
+        now = as_utc(now or utc_now())
+        open_rows = exists().where(Delivery.announcement_id == Announcement.id, Delivery.status.in_(OPEN_STATUSES))
+        result = await self.session.execute(
+            update(Announcement)
+            .where(Announcement.status == SENDING, ~open_rows)
+            .values(status=DONE, finished_at=now)
+            .returning(Announcement.id)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted(result.scalars().all())
+
+    async def cancel(self, announcement_id: int, now: datetime | None = None) -> bool:
+        """Cancel an announcement that has not started (``scheduled``); its deliveries too."""
+        now = as_utc(now or utc_now())
+        result = await self.session.execute(
+            update(Announcement)
+            .where(Announcement.id == announcement_id, Announcement.status == SCHEDULED)
+            .values(status=CANCELLED, finished_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            return False
+        await self.session.execute(
+            update(Delivery)
+            .where(Delivery.announcement_id == announcement_id, Delivery.status.in_(OPEN_STATUSES))
+            .values(status=CANCELLED, lease_until=None, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return True
+
+    async def scheduled(self, sender_user_id: int | None = None) -> list[Announcement]:
+        """Announcements waiting for their time, soonest first (of one sender if given)."""
+        query = select(Announcement).where(Announcement.status == SCHEDULED)
+        if sender_user_id is not None:
+            query = query.where(Announcement.sender_user_id == sender_user_id)
+        return list((await self.session.scalars(query.order_by(Announcement.scheduled_at, Announcement.id))).all())
+
+    async def in_progress(self) -> list[Announcement]:
+        """Announcements being sent (for progress messages)."""
+        query = select(Announcement).where(Announcement.status == SENDING).order_by(Announcement.id)
+        return list((await self.session.scalars(query)).all())
+
+    async def announcements_needing_report(self) -> list[Announcement]:
+        """Finished announcements whose final report has not been sent yet."""
+        query = (
+            select(Announcement)
+            .where(Announcement.status == DONE, Announcement.report_sent.is_(False))
+            .order_by(Announcement.id)
+        )
+        return list((await self.session.scalars(query)).all())
+
+    async def mark_reported(self, announcement_id: int) -> bool:
+        result = await self.session.execute(
+            update(Announcement)
+            .where(Announcement.id == announcement_id, Announcement.report_sent.is_(False))
+            .values(report_sent=True)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def set_progress_message(self, announcement_id: int, message_id: int) -> None:
+        await self.session.execute(
+            update(Announcement)
+            .where(Announcement.id == announcement_id)
+            .values(progress_message_id=message_id, progress_updated_at=utc_now())
+            .execution_options(synchronize_session=False)
+        )
+
+    async def touch_progress(self, announcement_id: int, at: datetime | None = None) -> None:
+        await self.session.execute(
+            update(Announcement)
+            .where(Announcement.id == announcement_id)
+            .values(progress_updated_at=as_utc(at or utc_now()))
+            .execution_options(synchronize_session=False)
+        )
+
+    # ---------------------------------------------------------------------------- reports
+
+    async def progress(self, announcement_id: int) -> Progress:
+        announcement = await self.session.get(Announcement, announcement_id, populate_existing=True)
+        if announcement is None:
+            raise LookupError(f"no announcement {announcement_id}")
+        rows = await self.session.execute(
+            select(Delivery.status, func.count())
+            .where(Delivery.announcement_id == announcement_id)
+            .group_by(Delivery.status)
+        )
+        counts: Counter[str] = Counter(dict(rows.tuples().all()))
+        return Progress(
+            total=announcement.total,
+            sent=counts[SENT],
+            failed=counts[FAILED],
+            pending=counts[PENDING] + counts[SENDING],
+            cancelled=counts[CANCELLED],
+            started_at=as_utc(announcement.started_at) if announcement.started_at else None,
+            finished_at=as_utc(announcement.finished_at) if announcement.finished_at else None,
+            status=announcement.status,
+        )
+
+    async def failure_counts(self, announcement_id: int) -> dict[str, int]:
+        """Failed deliveries by reason kind (``forbidden``, ``bad_request``, ``network``, …)."""
+        rows = await self.session.scalars(
+            select(Delivery.error).where(Delivery.announcement_id == announcement_id, Delivery.status == FAILED)
+        )
+        return dict(Counter(reason_kind(reason) for reason in rows).most_common())
+
+    async def failures(self, announcement_id: int) -> list[Failure]:
+        """(group title, chat id, reason) of every failed delivery, by title."""
+        rows = await self.session.execute(
+            select(Group.title, Delivery.chat_id, Delivery.error)
+            .join(Group, Group.id == Delivery.group_id)
+            .where(Delivery.announcement_id == announcement_id, Delivery.status == FAILED)
+            .order_by(Group.title, Delivery.id)
+        )
+        return [Failure(title, chat_id, error or "") for title, chat_id, error in rows.tuples()]
+
+    async def failures_csv(self, announcement_id: int) -> bytes:
+        """The failures as CSV, UTF-8 with a BOM so Excel shows Vietnamese correctly."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(CSV_HEADER)
+        for failure in await self.failures(announcement_id):
+            writer.writerow((failure.group_title, failure.chat_id, failure.reason))
+        return buffer.getvalue().encode("utf-8-sig")

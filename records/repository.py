@@ -1,0 +1,142 @@
+"""Question records and hand-off requests: the data the statistics and curation features read.
+
+Privacy: records keep Telegram ids, never names; anything that looks like a phone
+number is masked before it is stored.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import secrets
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from records.models import HandoffRequest, QuestionRecord
+from storage.base import utc_now
+
+_PHONE_RE = re.compile(r"(?<!\d)(?:\+?84|0)(?:[\s.\-]?\d){8,10}(?!\d)")
+PHONE_MASK = "[số điện thoại]"
+
+
+def mask_phone_numbers(text: str) -> str:
+    """Vietnamese phone numbers (0xx…, +84…, spaced or dotted) become a placeholder."""
+    return _PHONE_RE.sub(PHONE_MASK, text)
+
+
+class RecordIds:
+    """Unique 63-bit ids made without a database round trip.
+
+    Milliseconds since 2024 in the high bits, then a per-process random salt plus a
+    counter, so several bot processes can write to one database.
+    """
+
+    _EPOCH_MS = 1_704_067_200_000
+
+    def __init__(self) -> None:
+        self._salt = secrets.randbits(16)
+        self._counter = itertools.count()
+        self._lock = threading.Lock()
+
+    def next(self) -> int:
+        with self._lock:
+            sequence = next(self._counter)
+        millis = int(time.time() * 1000) - self._EPOCH_MS
+        return (millis << 20) | ((self._salt + sequence) & 0xFFFFF)
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    id: int
+    created_at: datetime
+    chat_type: str
+    user_id: int
+    chat_id: int
+    normalized_text: str
+    decision: str
+    topic_id: str | None
+    candidates: list[str]
+    confidence: float
+    latency_ms: float
+    nlu_source: str
+
+    def row(self) -> dict[str, object]:
+        values = dict(self.__dict__)
+        values["normalized_text"] = mask_phone_numbers(self.normalized_text)
+        return values
+
+
+class RecordRepository:
+    """Takes a session; never commits (the caller's unit of work does)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_many(self, records: Sequence[NewRecord]) -> None:
+        """Insert in one statement; a record already stored is left as it is."""
+        if not records:
+            return
+        rows = [record.row() for record in records]
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(
+                pg_insert(QuestionRecord).values(rows).on_conflict_do_nothing(index_elements=["id"])
+            )
+        else:
+            await self.session.execute(
+                sqlite_insert(QuestionRecord).values(rows).on_conflict_do_nothing(index_elements=["id"])
+            )
+
+    async def get(self, record_id: int) -> QuestionRecord | None:
+        return await self.session.get(QuestionRecord, record_id)
+
+    async def set_feedback(self, record_id: int, value: int) -> None:
+        await self.session.execute(update(QuestionRecord).where(QuestionRecord.id == record_id).values(feedback=value))
+
+    async def set_chosen_topic(self, record_id: int, topic_id: str) -> None:
+        await self.session.execute(
+            update(QuestionRecord).where(QuestionRecord.id == record_id).values(chosen_topic_id=topic_id)
+        )
+
+    async def top_topics(self, limit: int, exclude: Iterable[str] = ()) -> list[str]:
+        """Most asked topics, counting both direct answers and clarification choices."""
+        topic = func.coalesce(QuestionRecord.chosen_topic_id, QuestionRecord.topic_id)
+        query = (
+            select(topic, func.count())
+            .where(topic.is_not(None))
+            .group_by(topic)
+            .order_by(func.count().desc(), topic)
+            .limit(limit + len(list(exclude)))
+        )
+        excluded = set(exclude)
+        return [str(t) for t, _ in (await self.session.execute(query)).all() if t not in excluded][:limit]
+
+    async def request_handoff(self, record: QuestionRecord) -> tuple[HandoffRequest, bool]:
+        """Store the question as waiting for a human; (request, created?) — pressing twice is harmless."""
+        existing = await self.session.scalar(select(HandoffRequest).where(HandoffRequest.record_id == record.id))
+        if existing is not None:
+            return existing, False
+        request = HandoffRequest(
+            record_id=record.id,
+            user_id=record.user_id,
+            chat_id=record.chat_id,
+            question=record.normalized_text,
+            status="waiting",
+            created_at=utc_now(),
+        )
+        self.session.add(request)
+        await self.session.flush()
+        return request, True
+
+    async def waiting_handoffs(self) -> list[HandoffRequest]:
+        result = await self.session.scalars(
+            select(HandoffRequest).where(HandoffRequest.status == "waiting").order_by(HandoffRequest.id)
+        )
+        return list(result.all())
