@@ -1,6 +1,6 @@
-"""What the Telegram handlers share: the pipeline, the record writer, limits and caches.
+"""Asking on behalf of a chat: the pipeline plus the question record, inline matches, top topics.
 
-No Telegram types here either; handlers translate between Telegram and these calls.
+No Telegram types: the Telegram features and any other front end call these.
 """
 
 from __future__ import annotations
@@ -10,14 +10,13 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from answering.pipeline import AnswerPipeline, Reply
-from answering.ratelimit import UserRateLimiter
-from records.writer import RecordWriter
 from answering.runtime import Runtime
-from storage.base import utc_now
-from records.repository import NewRecord, RecordIds, RecordRepository
 from knowledge.repository import KnowledgeSnapshot, TopicView
 from nlu.decision import OUT_OF_SCOPE
 from nlu.normalize import normalize
+from records.repository import NewRecord, RecordIds, RecordRepository
+from records.writer import RecordWriter
+from storage.base import utc_now
 
 INLINE_RESULTS = 5
 INLINE_MIN_SCORE = 0.03
@@ -48,11 +47,9 @@ class AnsweredMessages:
 
 
 @dataclass
-class Services:
+class AnswerService:
     runtime: Runtime
     records: RecordWriter
-    limiter: UserRateLimiter
-    admin_ids: frozenset[int] = frozenset()
     record_ids: RecordIds = field(default_factory=RecordIds)
     answered: AnsweredMessages = field(default_factory=AnsweredMessages)
     _top_topics: tuple[float, list[str]] = (0.0, [])

@@ -17,18 +17,20 @@ from telegram import (
     Update,
 )
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import AIORateLimiter, ApplicationBuilder
 
-from bot import handlers, texts
-from bot.sender import start_sender_task, stop_sender_task
-from bot.features.progress import report_progress
+import texts
 from answering.ratelimit import UserRateLimiter
-from records.writer import RecordWriter
 from answering.runtime import open_runtime
-from answering.service import Services
+from answering.service import AnswerService
+from bot.context import CONTEXT_TYPES, BotApplication, BotData, Open
+from bot.errors import on_error
+from bot.features import register_all
+from bot.sender.runner import start_sender_task
 from bot.settings import BotSettings
-from storage.settings import StorageSettings
 from nlu.settings import NluSettings
+from records.writer import RecordWriter
+from storage.settings import StorageSettings
 
 logger = logging.getLogger(__name__)
 
@@ -39,13 +41,14 @@ def build_application(
     settings: BotSettings,
     nlu_settings: NluSettings | None = None,
     storage_settings: StorageSettings | None = None,
-) -> Application:  # type: ignore[type-arg]
-    """The Application with every handler; resources open in post_init and close in post_shutdown."""
+) -> BotApplication:
+    """The Application with every feature; resources open in post_init and close in post_shutdown."""
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
+        .context_types(CONTEXT_TYPES)
         .concurrent_updates(settings.concurrent_updates)
         # httpcore's pool does work per pooled connection on every request; keep it near the need.
         .connection_pool_size(settings.telegram_connection_pool_size)
@@ -62,68 +65,65 @@ def build_application(
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
-    if settings.telegram_api_base_url:
-        builder = builder.base_url(settings.telegram_api_base_url)
-        file_url = settings.telegram_api_file_url or settings.telegram_api_base_url.replace("/bot", "/file/bot", 1)
-        builder = builder.base_file_url(file_url)
-    application = builder.build()
-    application.bot_data["settings"] = settings
-    application.bot_data["nlu_settings"] = nlu_settings or NluSettings()
-    application.bot_data["storage_settings"] = storage_settings or StorageSettings()
-    handlers.register(application)
+    urls = settings.api_urls()
+    if urls is not None:
+        builder = builder.base_url(urls[0]).base_file_url(urls[1])
+    application: BotApplication = builder.build()  # type: ignore[assignment]
+    application.bot_data.configure(settings, nlu_settings or NluSettings(), storage_settings or StorageSettings())
+    register_all(application)
+    application.add_error_handler(on_error)
     return application
 
 
-async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
-    settings: BotSettings = application.bot_data["settings"]
+async def _post_init(application: BotApplication) -> None:
+    data: BotData = application.bot_data
+    settings = data.config
+    assert data.nlu_settings is not None and data.storage_settings is not None
     stack = AsyncExitStack()
     try:
-        runtime = await stack.enter_async_context(
-            open_runtime(application.bot_data["nlu_settings"], application.bot_data["storage_settings"])
-        )
+        runtime = await stack.enter_async_context(open_runtime(data.nlu_settings, data.storage_settings))
         writer = RecordWriter(runtime.sessions)
         writer.start()
         stack.push_async_callback(writer.stop)
+        opened = Open(
+            runtime=runtime,
+            answers=AnswerService(runtime, writer),
+            limiter=UserRateLimiter(burst=settings.rate_limit_burst, per_second=settings.rate_limit_per_second),
+            exit_stack=stack,
+        )
+        if settings.broadcast_sender_in_bot:
+            opened.sender = await start_sender_task(settings, runtime.sessions)
+            stack.push_async_callback(opened.sender.stop)
     except BaseException:
         await stack.aclose()
         raise
-    application.bot_data["exit_stack"] = stack
-    application.bot_data["services"] = Services(
-        runtime=runtime,
-        records=writer,
-        limiter=UserRateLimiter(burst=settings.rate_limit_burst, per_second=settings.rate_limit_per_second),
-        admin_ids=settings.admin_user_ids,
-    )
-    if settings.broadcast_sender_in_bot:
-        await start_sender_task(application)
-        stack.push_async_callback(stop_sender_task, application)
-    if application.job_queue is not None:
-        application.job_queue.run_repeating(
-            report_progress, interval=settings.broadcast_progress_seconds, first=1.0, name="broadcast-progress"
-        )
-    await application.bot.set_my_commands(
-        [BotCommand(c, d) for c, d in texts.COMMANDS_PRIVATE], scope=BotCommandScopeAllPrivateChats()
-    )
-    await application.bot.set_my_commands(
-        [BotCommand(c, d) for c, d in texts.COMMANDS_GROUP], scope=BotCommandScopeAllGroupChats()
-    )
-    for admin in sorted(settings.admin_user_ids):
-        commands = [BotCommand(c, d) for c, d in texts.COMMANDS_PRIVATE + texts.COMMANDS_ADMIN]
-        try:
-            await application.bot.set_my_commands(commands, scope=BotCommandScopeChat(admin))
-        except TelegramError:  # the admin has not started a chat with the bot yet
-            logger.warning("could not set the admin command list for %s", admin)
+    data.opened = opened
+    await _set_commands(application, settings)
     # Everything loaded so far lives until shutdown: keep it out of the collector's way, so
     # garbage-collection pauses stay short while answering.
     gc.freeze()
     logger.warning("bot @%s is ready", application.bot.username)
 
 
-async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
-    stack: AsyncExitStack | None = application.bot_data.pop("exit_stack", None)
-    application.bot_data.pop("services", None)
-    if stack is not None:
-        await stack.aclose()
+async def _set_commands(application: BotApplication, settings: BotSettings) -> None:
+    """The Vietnamese command lists: private chats, groups, and the longer one for super-admins."""
+    bot = application.bot
+    await bot.set_my_commands(
+        [BotCommand(c, d) for c, d in texts.COMMANDS_PRIVATE], scope=BotCommandScopeAllPrivateChats()
+    )
+    await bot.set_my_commands([BotCommand(c, d) for c, d in texts.COMMANDS_GROUP], scope=BotCommandScopeAllGroupChats())
+    for admin in sorted(settings.admin_user_ids):
+        commands = [BotCommand(c, d) for c, d in texts.COMMANDS_PRIVATE + texts.COMMANDS_ADMIN]
+        try:
+            await bot.set_my_commands(commands, scope=BotCommandScopeChat(admin))
+        except TelegramError:  # the admin has not started a chat with the bot yet
+            logger.warning("could not set the admin command list for %s", admin)
+
+
+async def _post_shutdown(application: BotApplication) -> None:
+    opened, application.bot_data.opened = application.bot_data.opened, None
+    if opened is not None:
+        await opened.exit_stack.aclose()
 
 
 def run_telegram(settings: BotSettings) -> int:
@@ -146,11 +146,11 @@ def run_telegram(settings: BotSettings) -> int:
 
 @asynccontextmanager
 async def running(
-    application: Application,  # type: ignore[type-arg]
+    application: BotApplication,
     *,
     poll_timeout: float = 1.0,
     webhook: dict[str, object] | None = None,
-) -> AsyncIterator[Application]:  # type: ignore[type-arg]
+) -> AsyncIterator[BotApplication]:
     """Start and stop like ``run_polling``/``run_webhook`` do, inside an already running loop.
 
     For tests and benchmarks, which own the event loop; production uses ``run_telegram``.

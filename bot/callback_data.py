@@ -1,180 +1,263 @@
-"""Compact, validated callback data (Telegram allows 64 bytes).
+"""Every button's callback data: one typed scheme, built and parsed here (Telegram allows 64 bytes).
 
-Every button's data is built here and parsed here; anything that does not parse
-is treated as forged or stale.
+Each action is a frozen dataclass registered under a short prefix; its fields are encoded after
+the prefix, separated by ``:``. Field types carry their own validation: ids of topics and
+domains are short ``[a-z0-9_]`` strings, numbers are ASCII digits within the range of the column
+they address (``storage.numbers``), flags are ``0``/``1``. Anything that does not parse is
+forged or stale, and each feature's ``CallbackQueryHandler`` matches only its own action types
+(:func:`matching`), so no central dispatcher is needed.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Annotated, Any, ClassVar, TypeVar
+
+from storage.numbers import INT32_MAX, INT64_MAX, parse_int
 
 MAX_BYTES = 64
+_KEY = re.compile(r"[a-z0-9_]{1,40}")
 
 
 @dataclass(frozen=True)
-class MainMenu:
+class Range:
+    low: int
+    high: int
+
+
+RecordId = Annotated[int, Range(1, INT64_MAX)]
+AnnouncementId = Annotated[int, Range(1, INT32_MAX)]
+SmallIndex = Annotated[int, Range(0, 99)]
+PageNumber = Annotated[int, Range(1, 99_999)]
+
+
+class Action:
+    """Base of every callback action; ``PREFIX`` is set by :func:`action`."""
+
+    PREFIX: ClassVar[str]
+
+
+_BY_PREFIX: dict[str, type[Action]] = {}
+_FIELD_TYPES: dict[type[Action], list[Any]] = {}
+A = TypeVar("A", bound=type[Action])
+
+
+def action(prefix: str) -> Callable[[A], A]:
+    """Register a frozen dataclass as the action behind ``prefix``."""
+
+    def register(cls: A) -> A:
+        if prefix in _BY_PREFIX or ":" in prefix:
+            raise ValueError(f"bad or duplicate callback prefix {prefix!r}")
+        cls.PREFIX = prefix
+        _BY_PREFIX[prefix] = cls
+        hints = typing.get_type_hints(cls, include_extras=True)
+        _FIELD_TYPES[cls] = [hints[f.name] for f in fields(cls)]  # type: ignore[arg-type]
+        return cls
+
+    return register
+
+
+# --- the knowledge menu and answers ---------------------------------------------------------
+
+
+@action("m")
+@dataclass(frozen=True)
+class MainMenu(Action):
     pass
 
 
+@action("d")
 @dataclass(frozen=True)
-class DomainMenu:
+class DomainMenu(Action):
     domain: str
 
 
+@action("t")
 @dataclass(frozen=True)
-class MenuTopic:
+class MenuTopic(Action):
     """A topic opened from the menu: the message is edited in place."""
 
     topic: str
 
 
+@action("r")
 @dataclass(frozen=True)
-class RelatedTopic:
+class RelatedTopic(Action):
     """A related topic under an answer: sent as a new message, the answer stays."""
 
     topic: str
 
 
+@action("f")
 @dataclass(frozen=True)
-class Feedback:
-    record_id: int
+class Feedback(Action):
+    record_id: RecordId
     helpful: bool
 
 
+@action("c")
 @dataclass(frozen=True)
-class ClarifyChoice:
-    record_id: int
+class ClarifyChoice(Action):
+    record_id: RecordId
     topic: str
 
 
+@action("h")
 @dataclass(frozen=True)
-class Handoff:
-    record_id: int
+class Handoff(Action):
+    record_id: RecordId
 
 
+# --- group tags and the group list ----------------------------------------------------------
+
+
+@action("gp")
 @dataclass(frozen=True)
-class ProvinceMenu:
+class ProvinceMenu(Action):
     """Group tagging: show the 34 provinces."""
 
 
+@action("gs")
 @dataclass(frozen=True)
-class SetProvince:
+class SetProvince(Action):
     province: str
 
 
+@action("gr")
 @dataclass(frozen=True)
-class RemoveLabel:
-    index: int
+class RemoveLabel(Action):
+    index: SmallIndex
 
 
+@action("gx")
 @dataclass(frozen=True)
-class ClearCommune:
+class ClearCommune(Action):
     pass
 
 
+@action("gl")
 @dataclass(frozen=True)
-class GroupPage:
-    page: int
+class GroupPage(Action):
+    page: PageNumber
 
 
+# --- composing an announcement ----------------------------------------------------------------
+
+
+@action("ba")
 @dataclass(frozen=True)
-class ReportCsv:
-    announcement_id: int
+class AudienceAll(Action):
+    pass
 
 
+@action("bt")
 @dataclass(frozen=True)
-class CancelScheduled:
-    announcement_id: int
+class AudienceTag(Action):
+    index: SmallIndex
 
 
-Action = (
-    MainMenu
-    | DomainMenu
-    | MenuTopic
-    | RelatedTopic
-    | Feedback
-    | ClarifyChoice
-    | Handoff
-    | ProvinceMenu
-    | SetProvince
-    | RemoveLabel
-    | ClearCommune
-    | GroupPage
-    | ReportCsv
-    | CancelScheduled
-)
-
-_ID = r"[a-z0-9_]{1,40}"
-_PATTERNS: list[tuple[re.Pattern[str], type]] = [
-    (re.compile(r"m"), MainMenu),
-    (re.compile(rf"d:({_ID})"), DomainMenu),
-    (re.compile(rf"t:({_ID})"), MenuTopic),
-    (re.compile(rf"r:({_ID})"), RelatedTopic),
-    (re.compile(r"f:(\d{1,19}):([01])"), Feedback),
-    (re.compile(rf"c:(\d{{1,19}}):({_ID})"), ClarifyChoice),
-    (re.compile(r"h:(\d{1,19})"), Handoff),
-    (re.compile(r"g:pm"), ProvinceMenu),
-    (re.compile(rf"g:p:({_ID})"), SetProvince),
-    (re.compile(r"g:rl:(\d{1,2})"), RemoveLabel),
-    (re.compile(r"g:rx"), ClearCommune),
-    (re.compile(r"gl:(\d{1,5})"), GroupPage),
-    (re.compile(r"rc:(\d{1,12})"), ReportCsv),
-    (re.compile(r"x:(\d{1,12})"), CancelScheduled),
-]
+@action("bn")
+@dataclass(frozen=True)
+class AudienceDone(Action):
+    pass
 
 
-def encode(action: Action) -> str:
-    match action:
-        case MainMenu():
-            data = "m"
-        case DomainMenu(domain):
-            data = f"d:{domain}"
-        case MenuTopic(topic):
-            data = f"t:{topic}"
-        case RelatedTopic(topic):
-            data = f"r:{topic}"
-        case Feedback(record_id, helpful):
-            data = f"f:{record_id}:{int(helpful)}"
-        case ClarifyChoice(record_id, topic):
-            data = f"c:{record_id}:{topic}"
-        case Handoff(record_id):
-            data = f"h:{record_id}"
-        case ProvinceMenu():
-            data = "g:pm"
-        case SetProvince(province):
-            data = f"g:p:{province}"
-        case RemoveLabel(index):
-            data = f"g:rl:{index}"
-        case ClearCommune():
-            data = "g:rx"
-        case GroupPage(page):
-            data = f"gl:{page}"
-        case ReportCsv(announcement_id):
-            data = f"rc:{announcement_id}"
-        case CancelScheduled(announcement_id):
-            data = f"x:{announcement_id}"
+@action("bp")
+@dataclass(frozen=True)
+class TogglePin(Action):
+    pass
+
+
+@action("bs")
+@dataclass(frozen=True)
+class ToggleSilent(Action):
+    pass
+
+
+@action("bw")
+@dataclass(frozen=True)
+class SendNow(Action):
+    pass
+
+
+@action("bl")
+@dataclass(frozen=True)
+class SendLater(Action):
+    pass
+
+
+@action("bo")
+@dataclass(frozen=True)
+class ConfirmSend(Action):
+    pass
+
+
+@action("bc")
+@dataclass(frozen=True)
+class CancelCompose(Action):
+    pass
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+
+@action("rc")
+@dataclass(frozen=True)
+class ReportCsv(Action):
+    announcement_id: AnnouncementId
+
+
+@action("x")
+@dataclass(frozen=True)
+class CancelScheduled(Action):
+    announcement_id: AnnouncementId
+
+
+# --- encoding and parsing ----------------------------------------------------------------------
+
+
+def _encode_field(value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def encode(item: Action) -> str:
+    parts = [item.PREFIX, *(_encode_field(getattr(item, f.name)) for f in fields(item))]  # type: ignore[arg-type]
+    data = ":".join(parts)
     if len(data.encode()) > MAX_BYTES:
         raise ValueError(f"callback data too long: {data!r}")
     return data
 
 
+def _decode_field(kind: Any, text: str) -> object | None:
+    if kind is bool:
+        return {"0": False, "1": True}.get(text)
+    if kind is str:
+        return text if _KEY.fullmatch(text) else None
+    bounds = next((m for m in getattr(kind, "__metadata__", ()) if isinstance(m, Range)), None)
+    if bounds is None:
+        raise TypeError(f"unsupported callback field type {kind!r}")
+    return parse_int(text, low=bounds.low, high=bounds.high)
+
+
 def parse(data: object) -> Action | None:
-    """The action, or None for anything malformed (forged, truncated, from an old version)."""
-    if not isinstance(data, str) or len(data.encode()) > MAX_BYTES:
+    """The action, or None for anything malformed (forged, truncated, out of range, from an old version)."""
+    if not isinstance(data, str) or not data or len(data.encode()) > MAX_BYTES:
         return None
-    for pattern, kind in _PATTERNS:
-        match = pattern.fullmatch(data)
-        if not match:
-            continue
-        groups = match.groups()
-        if not groups:
-            return kind()  # type: ignore[no-any-return]
-        if kind in (DomainMenu, MenuTopic, RelatedTopic, SetProvince):
-            return kind(groups[0])  # type: ignore[no-any-return]
-        if kind is Feedback:
-            return Feedback(int(groups[0]), groups[1] == "1")
-        if kind is ClarifyChoice:
-            return ClarifyChoice(int(groups[0]), groups[1])
-        return kind(int(groups[0]))  # type: ignore[no-any-return]
-    return None
+    prefix, *texts = data.split(":")
+    kind = _BY_PREFIX.get(prefix)
+    if kind is None or len(texts) != len(_FIELD_TYPES[kind]):
+        return None
+    values = [_decode_field(field_type, text) for field_type, text in zip(_FIELD_TYPES[kind], texts, strict=True)]
+    if any(value is None for value in values):
+        return None
+    return kind(*values)
+
+
+def matching(*kinds: type[Action]) -> Callable[[object], bool]:
+    """A ``CallbackQueryHandler`` pattern that accepts only these action types."""
+    return lambda data: isinstance(parse(data), kinds)

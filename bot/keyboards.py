@@ -6,6 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 import texts
 from bot.callback_data import (
+    Action,
     ClarifyChoice,
     DomainMenu,
     Feedback,
@@ -18,8 +19,8 @@ from bot.callback_data import (
 from knowledge.repository import KnowledgeSnapshot
 
 
-def _button(text: str, action: object) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=encode(action))  # type: ignore[arg-type]
+def _button(text: str, action: Action) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=encode(action))
 
 
 def main_menu(knowledge: KnowledgeSnapshot) -> InlineKeyboardMarkup:

@@ -1,26 +1,23 @@
-"""Shared by the handlers: reaching the services and replying to a question."""
+"""Sending and editing messages the same safe way everywhere.
+
+Edits go through :func:`edit_text` / :func:`edit_markup`, which treat Telegram's "message is
+not modified" (pressing an already-selected button) as the success it is; a message that can
+no longer be edited is reported as False rather than raised into the error handler.
+"""
 
 from __future__ import annotations
 
 import html
+import logging
 
-from telegram import Message, Update
-from telegram.constants import ChatType
-from telegram.ext import ContextTypes
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, MaybeInaccessibleMessage, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest
 
-import texts
-from bot import keyboards
-from answering.formatting import split_html
-from answering.ratelimit import Verdict as RateVerdict
-from answering.service import Services
-from nlu.decision import Decision
+logger = logging.getLogger(__name__)
 
-
-def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    found = context.bot_data.get("services")
-    if not isinstance(found, Services):
-        raise RuntimeError("services are not ready (post_init has not run)")
-    return found
+_HARMLESS_EDIT_ERRORS = ("message is not modified",)
+_GONE_EDIT_ERRORS = ("message to edit not found", "message can't be edited", "message_id_invalid")
 
 
 async def reply_html(message: Message, text: str, **kwargs: object) -> Message:
@@ -29,37 +26,45 @@ async def reply_html(message: Message, text: str, **kwargs: object) -> Message:
     return await message.reply_html(text, do_quote=quote, disable_web_page_preview=True, **kwargs)  # type: ignore[arg-type]
 
 
-async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
-    """Rate-limit, run the pipeline, reply with the right keyboard, remember the message."""
-    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
-    if message is None or user is None or chat is None:
-        return
-    found = services(context)
-    verdict = found.limiter.check(user.id)
-    if verdict is RateVerdict.REFUSE_AND_TELL:
-        await reply_html(message, texts.RATE_LIMITED)
-        return
-    if verdict is RateVerdict.REFUSE_SILENTLY:
-        return
-    asked = await found.ask(question, user_id=user.id, chat_id=chat.id, chat_type=chat.type)
-    reply = asked.reply
-    found.answered.remember(chat.id, message.message_id, reply.normalized)
-    if reply.decision is Decision.ANSWER:
-        markup = keyboards.answer(asked.record_id, reply.related, found.knowledge)
-    elif reply.decision is Decision.CLARIFY:
-        markup = keyboards.clarify(asked.record_id, reply.candidates, found.knowledge)
-    elif reply.normalized:
-        markup = keyboards.unknown(asked.record_id)
-    else:
-        markup = None
-    body = reply.answer
-    if reply.truncated:
-        notice = texts.TRUNCATED_NOTICE.format(limit=len(reply.normalized))
-        body = f"{notice}\n\n{body}"
-    parts = split_html(body)
-    for part in parts[:-1]:
-        await reply_html(message, part)
-    await reply_html(message, parts[-1], reply_markup=markup)
+def _edit_outcome(error: BadRequest) -> bool:
+    """True: nothing to change (fine); False: the message is gone; re-raise anything else."""
+    text = str(error).lower()
+    if any(part in text for part in _HARMLESS_EDIT_ERRORS):
+        return True
+    if any(part in text for part in _GONE_EDIT_ERRORS):
+        logger.info("message not edited: %s", error)
+        return False
+    raise error
+
+
+async def edit_text(
+    target: CallbackQuery | Message, text: str, markup: InlineKeyboardMarkup | None = None
+) -> bool:
+    """Edit a message's HTML text and keyboard; True when it shows ``text`` afterwards."""
+    try:
+        if isinstance(target, CallbackQuery):
+            await target.edit_message_text(
+                text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
+            )
+        else:
+            await target.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True)
+    except BadRequest as error:
+        return _edit_outcome(error)
+    return True
+
+
+async def edit_markup(query: CallbackQuery, markup: InlineKeyboardMarkup | None) -> bool:
+    try:
+        await query.edit_message_reply_markup(markup)
+    except BadRequest as error:
+        return _edit_outcome(error)
+    return True
+
+
+def editable_message(query: CallbackQuery) -> Message | None:
+    """The button's message when the bot can still edit it (not deleted, not inaccessible)."""
+    message: MaybeInaccessibleMessage | None = query.message
+    return message if isinstance(message, Message) else None
 
 
 def display_name(update: Update) -> str:

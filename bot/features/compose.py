@@ -1,53 +1,61 @@
-"""``/thongbao``: compose an announcement for many groups (private chat), then reports.
+"""``/thongbao``: compose an announcement for many groups (private chat).
 
-content → audience (with group counts) → options (pin, silent, now or later) →
-preview exactly as groups will see it → confirm or cancel. Rights are checked on
-every step on the server side; confirming writes the announcement and one
-delivery per group in one transaction, and the sender works from those rows.
+content → audience (with group counts) → options (pin, silent, now or later) → preview exactly
+as groups will see it → confirm or cancel. Rights are checked on the server side at the start
+and again at confirmation; confirming writes the announcement and one delivery per group in one
+transaction (``broadcasts.outbox``), and the sender (``bot.sender``) works from those rows.
 """
 
 from __future__ import annotations
 
 import html
-import io
-import re
 import warnings
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.ext import (
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 import texts
-from bot.callback_data import CancelScheduled, ReportCsv, encode
 from answering.formatting import CAPTION_LIMIT, MESSAGE_LIMIT
-from bot.replies import reply_html, services
-from broadcasts.roles import broadcaster_scope, is_super_admin
-from broadcasts.outbox import BroadcastRepository
-from broadcasts.registry import GroupRepository, describe_tag
-from broadcasts.models import Announcement
+from bot.callback_data import (
+    Action,
+    AudienceAll,
+    AudienceDone,
+    AudienceTag,
+    CancelCompose,
+    ConfirmSend,
+    SendLater,
+    SendNow,
+    TogglePin,
+    ToggleSilent,
+    encode,
+    matching,
+    parse,
+)
+from bot.context import BotApplication, BotContext
+from bot.replies import edit_text, editable_message, reply_html
 from broadcasts.html import visible_length
+from broadcasts.models import ContentKind
+from broadcasts.outbox import BroadcastRepository
+from broadcasts.registry import GroupRepository
+from broadcasts.roles import broadcaster_scope
+from broadcasts.scope import Scope
+from broadcasts.tags import PROVINCE_TAG, describe_tag
+from broadcasts.when import format_moment, parse_when
 
 CONTENT, AUDIENCE, OPTIONS, WHEN, CONFIRM = range(5)
-VIETNAM = timezone(timedelta(hours=7))
 MAX_TAG_BUTTONS = 40
 DRAFT = "broadcast_draft"
+CONVERSATION_TIMEOUT_SECONDS = 30 * 60
 
 
 @dataclass
 class Draft:
-    scope: list[str]
-    kind: str = "text"
+    scope: Scope
+    kind: ContentKind = ContentKind.TEXT
     text: str = ""
     file_id: str | None = None
     tags: list[str] = field(default_factory=list)  # tags offered as buttons
@@ -63,31 +71,30 @@ class Draft:
     def chosen_text(self) -> str:
         return ", ".join(describe_tag(t) for t in self.chosen_tags()) or texts.SCOPE_ALL
 
+    def when_text(self) -> str:
+        return texts.WHEN_NOW if self.scheduled_at is None else format_moment(self.scheduled_at, "%H:%M %d/%m/%Y")
+
 
 def _on_off(flag: bool) -> str:
     return texts.ON if flag else texts.OFF
 
 
-def _draft(context: ContextTypes.DEFAULT_TYPE) -> Draft | None:
+def _button(text: str, action: Action) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=encode(action))
+
+
+def _draft(context: BotContext) -> Draft | None:
     found = (context.user_data or {}).get(DRAFT)
     return found if isinstance(found, Draft) else None
 
 
-async def _scope(update: Update, context: ContextTypes.DEFAULT_TYPE) -> list[str] | None:
-    user = update.effective_user
-    if user is None:
-        return None
-    found = services(context)
-    async with found.runtime.sessions() as session:
-        return await broadcaster_scope(session, user.id, found.admin_ids)
-
-
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    message = update.effective_message
-    scope = await _scope(update, context)
-    if message is None:
+async def start(update: Update, context: BotContext) -> int:
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
         return ConversationHandler.END
-    if scope is None:
+    async with context.bot_data.sessions() as session:
+        scope = await broadcaster_scope(session, user.id, context.bot_data.admin_ids)
+    if not scope.may_broadcast:
         await reply_html(message, texts.NOT_ALLOWED)
         return ConversationHandler.END
     assert context.user_data is not None
@@ -96,16 +103,18 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return CONTENT
 
 
-async def content(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def content(update: Update, context: BotContext) -> int:
     message, draft = update.effective_message, _draft(context)
     if message is None or draft is None:
         return ConversationHandler.END
     if message.text:
-        text, limit, kind, file_id = message.text_html, MESSAGE_LIMIT, "text", None
+        text, limit, kind, file_id = message.text_html, MESSAGE_LIMIT, ContentKind.TEXT, None
     elif message.photo:
-        text, limit, kind, file_id = message.caption_html or "", CAPTION_LIMIT, "photo", message.photo[-1].file_id
+        text, limit, kind = message.caption_html or "", CAPTION_LIMIT, ContentKind.PHOTO
+        file_id = message.photo[-1].file_id
     elif message.document:
-        text, limit, kind, file_id = message.caption_html or "", CAPTION_LIMIT, "document", message.document.file_id
+        text, limit, kind = message.caption_html or "", CAPTION_LIMIT, ContentKind.DOCUMENT
+        file_id = message.document.file_id
     else:
         await reply_html(message, texts.COMPOSE_WRONG_CONTENT)
         return CONTENT
@@ -117,108 +126,90 @@ async def content(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return await _show_audience(message, context, draft, new=True)
 
 
-async def _show_audience(message: Message, context: ContextTypes.DEFAULT_TYPE, draft: Draft, *, new: bool) -> int:
-    async with services(context).runtime.sessions() as session:
-        reach = await GroupRepository(session).reach(draft.scope, draft.chosen_tags())
-        everything = await GroupRepository(session).reach(draft.scope)
+async def _show_audience(message: Message, context: BotContext, draft: Draft, *, new: bool) -> int:
+    async with context.bot_data.sessions() as session:
+        groups = GroupRepository(session)
+        everything = await groups.reach(draft.scope)
+        chosen = draft.chosen_tags()
+        count = len((await groups.reach(draft.scope, chosen)).group_ids) if chosen else len(everything.group_ids)
     if not everything.group_ids:
         await reply_html(message, texts.COMPOSE_NO_GROUPS)
         return ConversationHandler.END
     if not draft.tags:
-        ordered = sorted(everything.tag_counts.items(), key=lambda item: (not item[0].startswith("tinh:"), -item[1]))
+        ordered = sorted(
+            everything.tag_counts.items(), key=lambda item: (not item[0].startswith(f"{PROVINCE_TAG}:"), -item[1])
+        )
         draft.tags = [tag for tag, _ in ordered[:MAX_TAG_BUTTONS]]
-    draft.count = len(reach.group_ids)
-    rows = [
-        [InlineKeyboardButton(texts.BUTTON_ALL_GROUPS.format(count=len(everything.group_ids)), callback_data="b:all")]
-    ]
+    draft.count = count
+    rows = [[_button(texts.BUTTON_ALL_GROUPS.format(count=len(everything.group_ids)), AudienceAll())]]
     buttons = [
-        InlineKeyboardButton(
+        _button(
             f"{'✅ ' if i in draft.chosen else ''}{describe_tag(tag)} ({everything.tag_counts.get(tag, 0)})",
-            callback_data=f"b:t:{i}",
+            AudienceTag(i),
         )
         for i, tag in enumerate(draft.tags)
     ]
     rows += [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([InlineKeyboardButton(texts.BUTTON_CONTINUE.format(count=draft.count), callback_data="b:next")])
+    rows.append([_button(texts.BUTTON_CONTINUE.format(count=draft.count), AudienceDone())])
     text = texts.COMPOSE_AUDIENCE.format(chosen=html.escape(draft.chosen_text()), count=draft.count)
     if new:
         await reply_html(message, text, reply_markup=InlineKeyboardMarkup(rows))
     else:
-        await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup(rows))
+        await edit_text(message, text, InlineKeyboardMarkup(rows))
     return AUDIENCE
 
 
-async def audience(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def audience(update: Update, context: BotContext) -> int:
     query, draft = update.callback_query, _draft(context)
-    if query is None or draft is None or not isinstance(query.message, Message):
+    message = editable_message(query) if query else None
+    if query is None or draft is None or message is None:
         return ConversationHandler.END
     await query.answer()
-    data = query.data or ""
-    if data == "b:all":
-        draft.chosen.clear()
-    elif match := re.fullmatch(r"b:t:(\d{1,3})", data):
-        index = int(match.group(1))
-        if index < len(draft.tags):
+    match parse(query.data):
+        case AudienceAll():
+            draft.chosen.clear()
+        case AudienceTag(index) if index < len(draft.tags):
             draft.chosen.symmetric_difference_update({index})
-    elif data == "b:next":
-        if draft.count == 0:
-            return AUDIENCE
-        return await _show_options(query.message, draft)
-    return await _show_audience(query.message, context, draft, new=False)
+        case AudienceDone():
+            return await _show_options(message, draft) if draft.count else AUDIENCE
+    return await _show_audience(message, context, draft, new=False)
 
 
 async def _show_options(message: Message, draft: Draft) -> int:
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(texts.BUTTON_PIN.format(state=_on_off(draft.pin)), callback_data="b:pin"),
-                InlineKeyboardButton(texts.BUTTON_SILENT.format(state=_on_off(draft.silent)), callback_data="b:silent"),
+                _button(texts.BUTTON_PIN.format(state=_on_off(draft.pin)), TogglePin()),
+                _button(texts.BUTTON_SILENT.format(state=_on_off(draft.silent)), ToggleSilent()),
             ],
-            [
-                InlineKeyboardButton(texts.BUTTON_SEND_NOW, callback_data="b:now"),
-                InlineKeyboardButton(texts.BUTTON_SCHEDULE, callback_data="b:later"),
-            ],
+            [_button(texts.BUTTON_SEND_NOW, SendNow()), _button(texts.BUTTON_SCHEDULE, SendLater())],
         ]
     )
-    text = texts.COMPOSE_OPTIONS.format(pin=_on_off(draft.pin), silent=_on_off(draft.silent))
-    await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+    await edit_text(message, texts.COMPOSE_OPTIONS.format(pin=_on_off(draft.pin), silent=_on_off(draft.silent)), keyboard)
     return OPTIONS
 
 
-async def options(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def options(update: Update, context: BotContext) -> int:
     query, draft = update.callback_query, _draft(context)
-    if query is None or draft is None or not isinstance(query.message, Message):
+    message = editable_message(query) if query else None
+    if query is None or draft is None or message is None:
         return ConversationHandler.END
     await query.answer()
-    if query.data == "b:pin":
-        draft.pin = not draft.pin
-    elif query.data == "b:silent":
-        draft.silent = not draft.silent
-    elif query.data == "b:now":
-        draft.scheduled_at = None
-        return await _preview(query.message, context, draft)
-    elif query.data == "b:later":
-        await query.message.edit_text(texts.COMPOSE_ASK_TIME, parse_mode=ParseMode.HTML)
-        return WHEN
-    return await _show_options(query.message, draft)
+    match parse(query.data):
+        case TogglePin():
+            draft.pin = not draft.pin
+        case ToggleSilent():
+            draft.silent = not draft.silent
+        case SendNow():
+            draft.scheduled_at = None
+            return await _preview(message, context, draft)
+        case SendLater():
+            await edit_text(message, texts.COMPOSE_ASK_TIME)
+            return WHEN
+    return await _show_options(message, draft)
 
 
-def parse_when(text: str, now: datetime) -> datetime | None:
-    """``25/12/2026 08:00`` or ``08:00`` (today, Vietnam time) → an aware UTC datetime in the future."""
-    text = text.strip()
-    local_now = now.astimezone(VIETNAM)
-    try:
-        if re.fullmatch(r"\d{1,2}:\d{2}", text):
-            clock = datetime.strptime(text, "%H:%M")
-            moment = local_now.replace(hour=clock.hour, minute=clock.minute, second=0, microsecond=0)
-        else:
-            moment = datetime.strptime(text, "%d/%m/%Y %H:%M").replace(tzinfo=VIETNAM)
-    except ValueError:
-        return None
-    return moment.astimezone(UTC) if moment > local_now else None
-
-
-async def when(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def when(update: Update, context: BotContext) -> int:
     message, draft = update.effective_message, _draft(context)
     if message is None or draft is None:
         return ConversationHandler.END
@@ -227,69 +218,55 @@ async def when(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         await reply_html(message, texts.COMPOSE_BAD_TIME)
         return WHEN
     draft.scheduled_at = moment
-    return await _preview(message, context, draft, new=True)
+    return await _preview(message, context, draft)
 
 
-async def _send_content(context: ContextTypes.DEFAULT_TYPE, chat_id: int, draft: Draft) -> None:
+async def _send_content(context: BotContext, chat_id: int, draft: Draft) -> None:
     """The announcement exactly as the groups will receive it."""
-    if draft.kind == "photo":
+    if draft.kind is ContentKind.PHOTO:
         await context.bot.send_photo(chat_id, draft.file_id or "", caption=draft.text, parse_mode=ParseMode.HTML)
-    elif draft.kind == "document":
+    elif draft.kind is ContentKind.DOCUMENT:
         await context.bot.send_document(chat_id, draft.file_id or "", caption=draft.text, parse_mode=ParseMode.HTML)
     else:
         await context.bot.send_message(chat_id, draft.text, parse_mode=ParseMode.HTML, disable_web_page_preview=True)
 
 
-def _when_text(draft: Draft) -> str:
-    if draft.scheduled_at is None:
-        return texts.WHEN_NOW
-    return draft.scheduled_at.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y")
-
-
-async def _preview(message: Message, context: ContextTypes.DEFAULT_TYPE, draft: Draft, *, new: bool = False) -> int:
+async def _preview(message: Message, context: BotContext, draft: Draft) -> int:
     await _send_content(context, message.chat_id, draft)
-    summary = (
-        texts.COMPOSE_PREVIEW
-        + "\n\n"
-        + texts.COMPOSE_SUMMARY.format(
-            chosen=html.escape(draft.chosen_text()),
-            count=draft.count,
-            pin=_on_off(draft.pin),
-            silent=_on_off(draft.silent),
-            when=_when_text(draft),
-        )
+    summary = texts.COMPOSE_SUMMARY.format(
+        chosen=html.escape(draft.chosen_text()),
+        count=draft.count,
+        pin=_on_off(draft.pin),
+        silent=_on_off(draft.silent),
+        when=draft.when_text(),
     )
     keyboard = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(texts.BUTTON_CONFIRM, callback_data="b:ok"),
-                InlineKeyboardButton(texts.BUTTON_CANCEL, callback_data="b:cancel"),
-            ]
-        ]
+        [[_button(texts.BUTTON_CONFIRM, ConfirmSend()), _button(texts.BUTTON_CANCEL, CancelCompose())]]
     )
-    await context.bot.send_message(message.chat_id, summary, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+    await context.bot.send_message(
+        message.chat_id, f"{texts.COMPOSE_PREVIEW}\n\n{summary}", parse_mode=ParseMode.HTML, reply_markup=keyboard
+    )
     return CONFIRM
 
 
-async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def confirm(update: Update, context: BotContext) -> int:
     query, draft, user = update.callback_query, _draft(context), update.effective_user
-    if query is None or draft is None or user is None or not isinstance(query.message, Message):
+    message = editable_message(query) if query else None
+    if query is None or draft is None or user is None or message is None:
         return ConversationHandler.END
-    if query.data == "b:cancel":
+    if isinstance(parse(query.data), CancelCompose):
         return await cancel(update, context)
-    found = services(context)
-    async with found.runtime.sessions() as session, session.begin():
-        scope = await broadcaster_scope(session, user.id, found.admin_ids)  # re-checked: rights may have changed
-        if scope is None:
-            await query.answer(texts.NOT_ALLOWED, show_alert=True)
-            return ConversationHandler.END
-        reach = await GroupRepository(session).reach(scope, draft.chosen_tags())
-        if not reach.group_ids:
-            await query.answer(texts.COMPOSE_NO_GROUPS, show_alert=True)
+    data = context.bot_data
+    async with data.sessions() as session, session.begin():
+        scope = await broadcaster_scope(session, user.id, data.admin_ids)  # re-checked: rights may have changed
+        reach = await GroupRepository(session).reach(scope, draft.chosen_tags()) if scope.may_broadcast else None
+        if reach is None or not reach.group_ids:
+            await query.answer(texts.NOT_ALLOWED if reach is None else texts.COMPOSE_NO_GROUPS, show_alert=True)
+            _forget(context)
             return ConversationHandler.END
         announcement = await BroadcastRepository(session).create_announcement(
             sender_user_id=user.id,
-            sender_chat_id=query.message.chat_id,
+            sender_chat_id=message.chat_id,
             kind=draft.kind,
             text=draft.text,
             file_id=draft.file_id,
@@ -299,26 +276,31 @@ async def confirm(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
             scheduled_at=draft.scheduled_at,
             group_ids=reach.group_ids,
         )
-        announcement.progress_message_id = query.message.message_id
+        announcement.progress_message_id = message.message_id
         announcement_id, total = announcement.id, announcement.total
     await query.answer()
     if draft.scheduled_at is not None:
-        text = texts.COMPOSE_SCHEDULED.format(id=announcement_id, count=total, when=_when_text(draft))
+        text = texts.COMPOSE_SCHEDULED.format(id=announcement_id, count=total, when=draft.when_text())
     else:
         text = texts.PROGRESS.format(id=announcement_id, total=total, sent=0, failed=0, pending=total, eta="")
-    await query.message.edit_text(text, parse_mode=ParseMode.HTML)
-    if context.user_data is not None:
-        context.user_data.pop(DRAFT, None)
+    await edit_text(message, text)
+    _forget(context)
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+def _forget(context: BotContext) -> None:
     if context.user_data is not None:
         context.user_data.pop(DRAFT, None)
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-        if isinstance(update.callback_query.message, Message):
-            await update.callback_query.message.edit_text(texts.COMPOSE_CANCELLED)
+
+
+async def cancel(update: Update, context: BotContext) -> int:
+    _forget(context)
+    query = update.callback_query
+    if query is not None:
+        await query.answer()
+        message = editable_message(query)
+        if message is not None:
+            await edit_text(message, texts.COMPOSE_CANCELLED)
     elif update.effective_message is not None:
         await reply_html(update.effective_message, texts.COMPOSE_CANCELLED)
     return ConversationHandler.END
@@ -326,171 +308,28 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 def conversation() -> ConversationHandler[Any]:
     private = filters.ChatType.PRIVATE
+    audience_buttons = matching(AudienceAll, AudienceTag, AudienceDone)
+    option_buttons = matching(TogglePin, ToggleSilent, SendNow, SendLater)
     # One conversation per user and chat, not per message: the steps edit one message anyway.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*per_message=False.*")
-        return _conversation(private)
-
-
-def _conversation(private: filters.BaseFilter) -> ConversationHandler[Any]:
-    return ConversationHandler(
-        entry_points=[CommandHandler("thongbao", start, filters=private)],
-        states={
-            CONTENT: [
-                MessageHandler(
-                    private & (filters.TEXT | filters.PHOTO | filters.Document.ALL) & ~filters.COMMAND, content
-                ),
-                MessageHandler(private & ~filters.COMMAND, content),
-            ],
-            AUDIENCE: [CallbackQueryHandler(audience, pattern=r"^b:(all|next|t:\d{1,3})$")],
-            OPTIONS: [CallbackQueryHandler(options, pattern=r"^b:(pin|silent|now|later)$")],
-            WHEN: [MessageHandler(private & filters.TEXT & ~filters.COMMAND, when)],
-            CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^b:(ok|cancel)$")],
-        },
-        fallbacks=[CommandHandler("huy", cancel)],
-        conversation_timeout=30 * 60,
-        per_user=True,
-        per_chat=True,
-        name="thongbao",
-    )
-
-
-# --- reports -------------------------------------------------------------------------------
-
-
-def _format_time(moment: datetime | None) -> str:
-    return moment.astimezone(VIETNAM).strftime("%H:%M %d/%m") if moment else "–"
-
-
-async def _readable(update: Update, context: ContextTypes.DEFAULT_TYPE, announcement_id: int) -> Announcement | None:
-    """The announcement if this user may see it: its sender or a super-admin."""
-    user = update.effective_user
-    if user is None:
-        return None
-    found = services(context)
-    async with found.runtime.sessions() as session:
-        announcement = await session.get(Announcement, announcement_id)
-    if announcement is None:
-        return None
-    if announcement.sender_user_id != user.id and not is_super_admin(user.id, found.admin_ids):
-        return None
-    return announcement
-
-
-async def report_text(context: ContextTypes.DEFAULT_TYPE, announcement: Announcement) -> str:
-    async with services(context).runtime.sessions() as session:
-        repository = BroadcastRepository(session)
-        progress = await repository.progress(announcement.id)
-        reasons = await repository.failure_counts(announcement.id)
-    lines = "\n".join(f"• {html.escape(reason)}: {count}" for reason, count in sorted(reasons.items()))
-    return texts.REPORT.format(
-        id=announcement.id,
-        status=texts.STATUS_NAMES.get(announcement.status, announcement.status),
-        total=progress.total,
-        sent=progress.sent,
-        failed=progress.failed,
-        pending=progress.pending,
-        started=_format_time(progress.started_at),
-        finished=_format_time(progress.finished_at),
-        reasons=texts.REPORT_REASONS.format(lines=lines) if lines else "",
-    )
-
-
-def csv_keyboard(announcement_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(texts.BUTTON_CSV, callback_data=encode(ReportCsv(announcement_id)))]]
-    )
-
-
-async def report_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """``/baocao ID`` — any past broadcast of the user (super-admins: any)."""
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
-        return
-    args = context.args or []
-    if not args or not args[0].isdigit():
-        found = services(context)
-        async with found.runtime.sessions() as session:
-            recent = list(
-                (
-                    await session.scalars(
-                        select(Announcement)
-                        .where(Announcement.sender_user_id == user.id)
-                        .order_by(Announcement.id.desc())
-                        .limit(10)
-                    )
-                ).all()
-            )
-        lines = "\n".join(
-            f"#{a.id} · {texts.STATUS_NAMES.get(a.status, a.status)} · {a.total} nhóm · {_format_time(a.created_at)}"
-            for a in recent
+        return ConversationHandler(
+            entry_points=[CommandHandler("thongbao", start, filters=private)],
+            states={
+                CONTENT: [MessageHandler(private & ~filters.COMMAND, content)],
+                AUDIENCE: [CallbackQueryHandler(audience, pattern=audience_buttons)],
+                OPTIONS: [CallbackQueryHandler(options, pattern=option_buttons)],
+                WHEN: [MessageHandler(private & filters.TEXT & ~filters.COMMAND, when)],
+                CONFIRM: [CallbackQueryHandler(confirm, pattern=matching(ConfirmSend, CancelCompose))],
+            },
+            fallbacks=[CommandHandler("huy", cancel)],
+            conversation_timeout=CONVERSATION_TIMEOUT_SECONDS,
+            per_user=True,
+            per_chat=True,
+            name="thongbao",
         )
-        await reply_html(message, texts.REPORT_USAGE.format(lines=lines) if lines else texts.REPORT_NONE)
-        return
-    announcement = await _readable(update, context, int(args[0]))
-    if announcement is None:
-        await reply_html(message, texts.REPORT_NOT_FOUND.format(id=int(args[0])))
-        return
-    await reply_html(message, await report_text(context, announcement), reply_markup=csv_keyboard(announcement.id))
 
 
-async def on_csv(update: Update, context: ContextTypes.DEFAULT_TYPE, action: ReportCsv) -> None:
-    query = update.callback_query
-    if query is None:
-        return
-    announcement = await _readable(update, context, action.announcement_id)
-    if announcement is None:
-        await query.answer(texts.NOT_ALLOWED, show_alert=True)
-        return
-    async with services(context).runtime.sessions() as session:
-        data = await BroadcastRepository(session).failures_csv(announcement.id)
-    await query.answer()
-    await context.bot.send_document(
-        query.from_user.id,
-        io.BytesIO(data),
-        filename=f"thong-bao-{announcement.id}-loi.csv",
-        caption=texts.CSV_CAPTION.format(id=announcement.id),
-    )
-
-
-async def scheduled_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """``/lichhen``: scheduled broadcasts (own; super-admins see all), each with a cancel button."""
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
-        return
-    found = services(context)
-    async with found.runtime.sessions() as session:
-        if await broadcaster_scope(session, user.id, found.admin_ids) is None:
-            await reply_html(message, texts.NOT_ALLOWED)
-            return
-        owner = None if is_super_admin(user.id, found.admin_ids) else user.id
-        items = await BroadcastRepository(session).scheduled(owner)
-    if not items:
-        await reply_html(message, texts.SCHEDULED_NONE)
-        return
-    lines = "\n".join(f"#{a.id} · {a.total} nhóm · {_format_time(a.scheduled_at)}" for a in items)
-    keyboard = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    texts.BUTTON_CANCEL_SCHEDULED.format(id=a.id), callback_data=encode(CancelScheduled(a.id))
-                )
-            ]
-            for a in items[:20]
-        ]
-    )
-    await reply_html(message, texts.SCHEDULED_LIST.format(lines=lines), reply_markup=keyboard)
-
-
-async def on_cancel_scheduled(update: Update, context: ContextTypes.DEFAULT_TYPE, action: CancelScheduled) -> None:
-    query = update.callback_query
-    if query is None:
-        return
-    announcement = await _readable(update, context, action.announcement_id)
-    if announcement is None:
-        await query.answer(texts.NOT_ALLOWED, show_alert=True)
-        return
-    async with services(context).runtime.sessions() as session, session.begin():
-        cancelled = await BroadcastRepository(session).cancel(announcement.id)
-    template = texts.SCHEDULED_CANCELLED if cancelled else texts.SCHEDULED_TOO_LATE
-    await query.answer(template.format(id=announcement.id), show_alert=True)
+def register(application: BotApplication) -> None:
+    """First of all features: while composing, the conversation's steps win over questions."""
+    application.add_handler(conversation())

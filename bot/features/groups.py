@@ -9,11 +9,17 @@ from __future__ import annotations
 import re
 
 from telegram import Message, MessageEntity, Update
-from telegram.ext import ContextTypes, filters
+from telegram.ext import CommandHandler, MessageHandler, filters
 
 import texts
-from bot.replies import answer_question, reply_html, services
+from bot.context import BotApplication, BotContext
+from bot.features.answers import answer_question
+from bot.replies import reply_html
 from nlu.normalize import normalize
+
+GROUPS = filters.ChatType.GROUPS
+NEW = filters.UpdateType.MESSAGE
+EDITED = filters.UpdateType.EDITED_MESSAGE
 
 
 def _mentions_bot(message: Message) -> bool:
@@ -64,7 +70,7 @@ def _hoi_text(message: Message) -> str | None:
     return match.group(2).strip()
 
 
-async def hoi(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def hoi(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None:
         return
@@ -75,7 +81,7 @@ async def hoi(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await answer_question(update, context, text)
 
 
-async def addressed_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def addressed_question(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None:
         return
@@ -86,7 +92,7 @@ async def addressed_question(update: Update, context: ContextTypes.DEFAULT_TYPE)
     await answer_question(update, context, text)
 
 
-async def edited_group_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def edited_group_question(update: Update, context: BotContext) -> None:
     """An edit of a message addressed to the bot is answered again if the question changed."""
     message, chat = update.edited_message, update.effective_chat
     if message is None or chat is None or not message.text:
@@ -98,11 +104,19 @@ async def edited_group_question(update: Update, context: ContextTypes.DEFAULT_TY
         text = question_text(message)
     else:
         return
-    if not text or services(context).answered.get(chat.id, message.message_id) == normalize(text):
+    if not text or context.bot_data.answers.answered.get(chat.id, message.message_id) == normalize(text):
         return
     await answer_question(update, context, text)
 
 
-async def menu_hint(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def menu_hint(update: Update, context: BotContext) -> None:
     if update.effective_message:
         await reply_html(update.effective_message, texts.MENU_IN_PRIVATE)
+
+
+def register(application: BotApplication) -> None:
+    add = application.add_handler
+    add(CommandHandler("hoi", hoi, filters=GROUPS & NEW))
+    add(CommandHandler(["menu", "start"], menu_hint, filters=GROUPS & NEW))
+    add(MessageHandler(GROUPS & NEW & filters.TEXT & ~filters.COMMAND & ADDRESSED_TO_BOT, addressed_question))
+    add(MessageHandler(GROUPS & EDITED & filters.TEXT, edited_group_question))

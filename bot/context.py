@@ -1,0 +1,93 @@
+"""The typed state every handler shares: ``BotData`` behind PTB's ``ContextTypes``.
+
+``BotData`` is made empty by PTB when the application is built; ``configure`` gives it the
+settings, and ``post_init`` (``bot.app``) opens the resources. Handlers read typed attributes
+(``context.bot_data.sessions``, ``.answers``, ``.limiter``) instead of string keys.
+"""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
+
+from answering.ratelimit import UserRateLimiter
+from answering.runtime import Runtime
+from answering.service import AnswerService
+from bot.settings import BotSettings
+from knowledge.repository import KnowledgeSnapshot
+from nlu.settings import NluSettings
+from storage.settings import StorageSettings
+
+if TYPE_CHECKING:
+    from bot.sender.runner import SenderTask
+
+
+class NotReady(RuntimeError):
+    """A handler ran before ``post_init`` opened the resources (or after shutdown)."""
+
+
+@dataclass
+class Open:
+    """What ``post_init`` opens and ``post_shutdown`` closes."""
+
+    runtime: Runtime
+    answers: AnswerService
+    limiter: UserRateLimiter
+    exit_stack: AsyncExitStack
+    sender: SenderTask | None = None
+
+
+@dataclass
+class BotData:
+    settings: BotSettings | None = None
+    nlu_settings: NluSettings | None = None
+    storage_settings: StorageSettings | None = None
+    opened: Open | None = None
+    # Broadcast progress figures last shown, per announcement: edit only when they change.
+    progress_shown: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+
+    def configure(self, settings: BotSettings, nlu: NluSettings, storage: StorageSettings) -> None:
+        self.settings, self.nlu_settings, self.storage_settings = settings, nlu, storage
+
+    @property
+    def config(self) -> BotSettings:
+        if self.settings is None:
+            raise NotReady("the bot settings are not configured")
+        return self.settings
+
+    @property
+    def ready(self) -> Open:
+        if self.opened is None:
+            raise NotReady("resources are not open (post_init has not run)")
+        return self.opened
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self.ready.runtime.sessions
+
+    @property
+    def answers(self) -> AnswerService:
+        return self.ready.answers
+
+    @property
+    def knowledge(self) -> KnowledgeSnapshot:
+        return self.ready.runtime.knowledge
+
+    @property
+    def limiter(self) -> UserRateLimiter:
+        return self.ready.limiter
+
+    @property
+    def admin_ids(self) -> frozenset[int]:
+        return self.config.admin_user_ids
+
+
+BotContext: TypeAlias = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
+BotApplication: TypeAlias = Application[
+    ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], BotData, JobQueue[BotContext]
+]
+CONTEXT_TYPES = ContextTypes(bot_data=BotData)
