@@ -1,4 +1,12 @@
-"""Async engine and session factory; SQLite by default, PostgreSQL via DATABASE_URL."""
+"""Async engine and session factory; SQLite by default, PostgreSQL via DATABASE_URL.
+
+SQLite has one writer at a time. A transaction that starts as a reader and then writes
+(SQLite's default, deferred ``BEGIN``) fails at once with "database is locked" when another
+connection wrote meanwhile: SQLite does not wait on ``busy_timeout`` for such an upgrade. So
+every transaction here starts with ``BEGIN IMMEDIATE``, which takes the write lock up front and
+*does* wait (up to ``SQLITE_BUSY_TIMEOUT_MS``) — writers queue instead of failing. WAL keeps
+readers outside transactions unblocked. PostgreSQL needs none of this.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from storage.migrate import upgrade_database
 
 
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     """Create the engine; for SQLite also the folder of the file and sane pragmas."""
     url = make_url(database_url)
@@ -22,11 +33,16 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # the driver emits no BEGIN of its own; see below
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin_immediate(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     # PostgreSQL (postgresql+asyncpg://user:password@host/db): a pool sized for the bot's concurrent

@@ -1,5 +1,9 @@
 """A fake Telegram Bot API HTTP server for tests and benchmarks.
 
+Longer than 400 lines because it is one self-contained stand-in for Telegram's HTTP API (the
+server, the HTML entity parser, update builders and every method the bot uses), shared by the
+tests and the benchmarks as a single file with no dependency on the project.
+
 The real ``telegram.ext.Application`` talks to it over HTTP exactly as it would talk to
 ``api.telegram.org``::
 

@@ -20,7 +20,7 @@ from broadcasts.models import Announcement, Broadcaster, Delivery, Group
 from storage.settings import StorageSettings
 from nlu.settings import NluSettings
 from tests.fake_bot_api import Call, FakeBotAPI
-from tests.test_telegram_bot import buttons, knowledge_for_bot, nlu_for_bot, settings_for  # noqa: F401
+from tests.test_telegram_bot import buttons, storage_for_bot, nlu_for_bot, settings_for  # noqa: F401
 
 ADMIN = 900_001
 BROADCASTER = 900_002
@@ -35,9 +35,9 @@ async def server() -> AsyncIterator[FakeBotAPI]:
 
 
 @pytest.fixture(scope="module")
-async def app(server: FakeBotAPI, nlu_for_bot: NluSettings, knowledge_for_bot: StorageSettings) -> AsyncIterator[Any]:  # noqa: F811
+async def app(server: FakeBotAPI, nlu_for_bot: NluSettings, storage_for_bot: StorageSettings) -> AsyncIterator[Any]:  # noqa: F811
     settings = settings_for(server, admin_user_ids=str(ADMIN), broadcast_progress_seconds=1.0)
-    application = build_application(settings, nlu_for_bot, knowledge_for_bot)
+    application = build_application(settings, nlu_for_bot, storage_for_bot)
     async with running(application, poll_timeout=1) as started:
         yield started
 
@@ -119,24 +119,24 @@ async def test_tagging_by_group_admin_and_refusal_of_others(fake: FakeBotAPI, en
     assert refused.params["text"] == texts.TAG_ADMINS_ONLY
 
     summary = await send(fake, fake.make_text_message(chat, GROUP_ADMIN, "/gan_the"), chat=chat)
-    assert ("📍 Chọn tỉnh/thành", "g:pm") in buttons(summary)
+    assert ("📍 Chọn tỉnh/thành", "gp") in buttons(summary)
     menu = await send(
-        fake, fake.make_callback_query(chat, GROUP_ADMIN, summary.result["message_id"], "g:pm"), "editMessageText"
+        fake, fake.make_callback_query(chat, GROUP_ADMIN, summary.result["message_id"], "gp"), "editMessageText"
     )
-    assert ("Hà Nội", "g:p:ha_noi") in buttons(menu) and len(buttons(menu)) == 34
+    assert ("Hà Nội", "gs:ha_noi") in buttons(menu) and len(buttons(menu)) == 34
     stranger_press = await send(
         fake,
-        fake.make_callback_query(chat, STRANGER, summary.result["message_id"], "g:p:ca_mau"),
+        fake.make_callback_query(chat, STRANGER, summary.result["message_id"], "gs:ca_mau"),
         "answerCallbackQuery",
     )
     assert stranger_press.params["text"] == texts.TAG_ADMINS_ONLY
     await send(
-        fake, fake.make_callback_query(chat, GROUP_ADMIN, summary.result["message_id"], "g:p:ha_noi"), "editMessageText"
+        fake, fake.make_callback_query(chat, GROUP_ADMIN, summary.result["message_id"], "gs:ha_noi"), "editMessageText"
     )
     await send(fake, fake.make_text_message(chat, GROUP_ADMIN, "/gan_the xa Phường Ba Đình"), chat=chat)
     tagged = await send(fake, fake.make_text_message(chat, GROUP_ADMIN, "/gan_the nhan vùng cao"), chat=chat)
     assert "Hà Nội" in tagged.params["text"] and "Phường Ba Đình" in tagged.params["text"]
-    assert ("❌ vùng cao", "g:rl:0") in buttons(tagged)
+    assert ("❌ vùng cao", "gr:0") in buttons(tagged)
     async with session_factory(engine)() as session:
         group = await GroupRepository(session).by_chat(chat)
     assert group is not None and (group.province, group.commune, group.labels) == (
@@ -205,17 +205,17 @@ async def test_compose_preview_confirm_creates_the_outbox(fake: FakeBotAPI, engi
         ),
     )
     assert "<b>4 nhóm</b>" in audience.params["text"]
-    chosen = await press(fake, ADMIN, audience, "b:t:0")
+    chosen = await press(fake, ADMIN, audience, "bt:0")
     assert "<b>2 nhóm</b>" in chosen.params["text"] and "Nghệ An" in chosen.params["text"]
-    options = await press(fake, ADMIN, audience, "b:next")
-    pinned = await press(fake, ADMIN, options, "b:pin")
+    options = await press(fake, ADMIN, audience, "bn")
+    pinned = await press(fake, ADMIN, options, "bp")
     assert "Ghim tin: bật" in pinned.params["text"]
     since = time.monotonic()
-    fake.push_update(fake.make_callback_query(ADMIN, ADMIN, options.result["message_id"], "b:now"))
+    fake.push_update(fake.make_callback_query(ADMIN, ADMIN, options.result["message_id"], "bw"))
     [preview, summary] = await fake.wait_for("sendMessage", lambda c: c.chat_id == ADMIN, count=2, since=since)
     assert preview.params["text"].startswith("<b>Khai giảng lớp OneTouch</b>")
-    assert "2 nhóm" in summary.params["text"] and [d for _, d in buttons(summary)] == ["b:ok", "b:cancel"]
-    confirmed = await press(fake, ADMIN, summary, "b:ok")
+    assert "2 nhóm" in summary.params["text"] and [d for _, d in buttons(summary)] == ["bo", "bc"]
+    confirmed = await press(fake, ADMIN, summary, "bo")
     assert "Thông báo #" in confirmed.params["text"]
     async with session_factory(engine)() as session:
         announcement = await session.scalar(select(Announcement).order_by(Announcement.id.desc()))
@@ -233,14 +233,14 @@ async def test_cancel_and_limits(fake: FakeBotAPI, engine: AsyncEngine) -> None:
     caption = await send(fake, fake.make_photo_message(ADMIN, ADMIN, caption="c" * 1025), chat=ADMIN)
     assert caption.params["text"] == texts.COMPOSE_TOO_LONG.format(length=1025, limit=1024)
     photo = await send(fake, fake.make_photo_message(ADMIN, ADMIN, caption="Ảnh tập huấn"), chat=ADMIN)
-    options = await press(fake, ADMIN, photo, "b:next")
+    options = await press(fake, ADMIN, photo, "bn")
     since = time.monotonic()
-    fake.push_update(fake.make_callback_query(ADMIN, ADMIN, options.result["message_id"], "b:now"))
+    fake.push_update(fake.make_callback_query(ADMIN, ADMIN, options.result["message_id"], "bw"))
     [summary] = await fake.wait_for(
         "sendMessage", lambda c: c.chat_id == ADMIN and "Xác nhận" in (c.text or ""), since=since
     )
     assert fake.calls_of("sendPhoto")[-1].params["caption"] == "Ảnh tập huấn"  # the preview
-    cancelled = await press(fake, ADMIN, summary, "b:cancel")
+    cancelled = await press(fake, ADMIN, summary, "bc")
     assert cancelled.params["text"] == texts.COMPOSE_CANCELLED
     async with session_factory(engine)() as session:
         assert await session.scalar(select(func.count()).select_from(Announcement)) == 0
@@ -250,8 +250,8 @@ async def test_schedule_list_and_cancel(fake: FakeBotAPI, engine: AsyncEngine) -
     await add_groups(fake, 3, start=80)
     await wait_groups(engine, 3)
     audience = await compose(fake, ADMIN, fake.make_text_message(ADMIN, ADMIN, "Hạn nộp báo cáo 30/12"))
-    options = await press(fake, ADMIN, audience, "b:next")
-    asked = await press(fake, ADMIN, options, "b:later")
+    options = await press(fake, ADMIN, audience, "bn")
+    asked = await press(fake, ADMIN, options, "bl")
     assert asked.params["text"] == texts.COMPOSE_ASK_TIME
     bad = await send(fake, fake.make_text_message(ADMIN, ADMIN, "hôm qua"), chat=ADMIN)
     assert bad.params["text"] == texts.COMPOSE_BAD_TIME
@@ -259,7 +259,7 @@ async def test_schedule_list_and_cancel(fake: FakeBotAPI, engine: AsyncEngine) -
     fake.push_update(fake.make_text_message(ADMIN, ADMIN, "25/12/2099 08:00"))
     [_, summary] = await fake.wait_for("sendMessage", lambda c: c.chat_id == ADMIN, count=2, since=since)
     assert "08:00 25/12/2099" in summary.params["text"]
-    scheduled = await press(fake, ADMIN, summary, "b:ok")
+    scheduled = await press(fake, ADMIN, summary, "bo")
     assert "Đã hẹn gửi" in scheduled.params["text"]
     listing = await send(fake, fake.make_text_message(ADMIN, ADMIN, "/lichhen"), chat=ADMIN)
     [cancel_button] = [d for _, d in buttons(listing) if d.startswith("x:")]
@@ -291,11 +291,11 @@ async def test_confirmed_broadcast_is_delivered_with_live_progress_and_report(
     await wait_groups(engine, 6)
     fake.set_chat_error(chats[5], 403, "Forbidden: bot was kicked from the supergroup chat")
     audience = await compose(fake, ADMIN, fake.make_text_message(ADMIN, ADMIN, "Cảnh báo lừa đảo giả danh công an"))
-    options = await press(fake, ADMIN, audience, "b:next")
+    options = await press(fake, ADMIN, audience, "bn")
     since = time.monotonic()
-    fake.push_update(fake.make_callback_query(ADMIN, ADMIN, options.result["message_id"], "b:now"))
+    fake.push_update(fake.make_callback_query(ADMIN, ADMIN, options.result["message_id"], "bw"))
     [_, summary] = await fake.wait_for("sendMessage", lambda c: c.chat_id == ADMIN, count=2, since=since)
-    await press(fake, ADMIN, summary, "b:ok")
+    await press(fake, ADMIN, summary, "bo")
     sent = await fake.wait_for_sent(predicate=lambda c: c.chat_id in chats, count=5, timeout=20)
     assert sorted(c.chat_id for c in sent) == sorted(chats[:5])  # one copy each, not to the kicked group
     [report] = await fake.wait_for(
