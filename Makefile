@@ -9,8 +9,9 @@ PY := $(VENV)/bin/python
 PIP_FLAGS := --disable-pip-version-check --quiet
 TRAINING_EXAMPLES := build/training_examples.json
 export PYTHONPATH := $(CURDIR)
+PACKAGES := bot nlu knowledge storage records broadcasts answering texts
 
-.PHONY: setup knowledge model run test lint bench evaluate clean
+.PHONY: setup knowledge model run test test-fast lint bench evaluate clean
 
 setup: model
 
@@ -50,9 +51,13 @@ test: setup
 	  echo "TEST_DATABASE_URL_PG=$$TEST_DATABASE_URL_PG $(PY) -m pytest"; \
 	  $(PY) -m pytest
 
+# The fast tier: unit tests with no Rasa, no servers and fake clocks (seconds). `make test` runs them too.
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest tests/unit -q
+
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
-	$(PY) -m mypy bot nlu knowledge
+	$(PY) -m mypy $(PACKAGES)
 
 evaluate: setup
 	$(PY) -m nlu evaluate ../shared/spec/dev-questions.yaml
