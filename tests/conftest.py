@@ -12,16 +12,38 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from answering.pipeline import AnswerPipeline
 from knowledge.content_files import Content, load_content
-from storage.engine import create_engine, create_schema, session_factory
 from knowledge.repository import KnowledgeRepository, KnowledgeSnapshot
+from knowledge.settings import KnowledgeSettings
 from nlu.client import RasaClient
 from nlu.lexical import LexicalClassifier
 from nlu.resilient import ResilientClassifier
 from nlu.server import LocalRasaServer, current_model
 from nlu.settings import PROJECT_ROOT, NluSettings
 from nlu.training import Manifest
+from storage.engine import create_engine, create_schema, session_factory
 
 CONTENT_DIR = PROJECT_ROOT / "knowledge" / "content"
+TOPICS_SPEC = KnowledgeSettings(_env_file=None).topics_spec  # type: ignore[call-arg]
+
+
+class FakeClock:
+    """A monotonic clock that moves only when the test says so (inject it wherever ``clock=`` is accepted)."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start  # not 0: code must not assume the clock starts anywhere in particular
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("a monotonic clock never goes back")
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The three decisions, end to end through the real Rasa server, and the decision rule itself."""
+"""The three decisions, end to end through the real Rasa server (the decision rule itself: tests/unit)."""
 
 from __future__ import annotations
 
@@ -10,35 +10,8 @@ import texts
 from answering.formatting import MESSAGE_LIMIT
 from answering.pipeline import MAX_QUESTION_CHARS, AnswerPipeline
 from broadcasts.html import html_problems
-from nlu.decision import OUT_OF_SCOPE, Decision, Thresholds, decide
+from nlu.decision import Decision, Thresholds
 from nlu.resilient import Source
-
-THRESHOLDS = Thresholds(answer=0.6, margin=0.1, clarify=0.3, candidate=0.1)
-
-
-def test_decide_answers_a_clear_winner() -> None:
-    verdict = decide([("vneid_muc_2", 0.9), ("vneid_muc_1", 0.05)], THRESHOLDS)
-    assert (verdict.decision, verdict.topic, verdict.candidates) == (Decision.ANSWER, "vneid_muc_2", ["vneid_muc_2"])
-
-
-def test_decide_clarifies_between_close_topics() -> None:
-    ranking = [("vneid_muc_2", 0.45), ("vneid_muc_1", 0.35), ("vneid_kich_hoat", 0.12), ("dvc_cu_tru", 0.05)]
-    verdict = decide(ranking, THRESHOLDS)
-    assert verdict.decision is Decision.CLARIFY and verdict.topic is None
-    assert verdict.candidates == ["vneid_muc_2", "vneid_muc_1", "vneid_kich_hoat"]
-
-
-def test_decide_margin_turns_a_narrow_lead_into_a_question() -> None:
-    verdict = decide([("a", 0.62), ("b", 0.58)], THRESHOLDS)
-    assert verdict.decision is Decision.CLARIFY and verdict.candidates == ["a", "b"]
-
-
-@pytest.mark.parametrize(
-    "ranking", [[(OUT_OF_SCOPE, 0.5), ("a", 0.4)], [("a", 0.2), ("b", 0.1)], [], [(OUT_OF_SCOPE, 1.0)]]
-)
-def test_decide_unknown(ranking: list[tuple[str, float]]) -> None:
-    verdict = decide(ranking, THRESHOLDS)
-    assert verdict.decision is Decision.UNKNOWN and verdict.topic is None and verdict.candidates == []
 
 
 @pytest.mark.parametrize(
@@ -97,10 +70,8 @@ async def test_uncertain_answer_becomes_clarify_with_the_right_topic(pipeline: A
     assert reply.decision is Decision.CLARIFY and reply.candidates[0] == "vneid_quen_mat_khau"
 
 
-async def test_overlong_and_empty_questions(pipeline: AnswerPipeline) -> None:
+async def test_overlong_question_is_cut_and_still_answered(pipeline: AnswerPipeline) -> None:
     long_question = "đăng ký vneid mức 2 ở đâu " * 100
     reply = await pipeline.answer(long_question)
     assert reply.truncated and len(reply.normalized) <= MAX_QUESTION_CHARS
     assert reply.decision is Decision.ANSWER and reply.topic == "vneid_muc_2"
-    empty = await pipeline.answer("🙂🙂 ...")
-    assert empty.decision is Decision.UNKNOWN and empty.answer == texts.EMPTY_QUESTION

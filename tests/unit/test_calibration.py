@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 
+from knowledge.content_files import Content
 from nlu.calibration import Scored, _Table, choose_thresholds, leave_one_out_lexical, utility
 from nlu.decision import Decision, Thresholds, decide
 
 
-def test_vectorised_utility_matches_decide(knowledge) -> None:  # type: ignore[no-untyped-def]
-    examples = {k: v[:8] for k, v in knowledge.examples.items()}
+def test_vectorised_utility_matches_decide(content: Content) -> None:
+    examples = {k: v[:8] for k, v in content.training_examples().items()}
     samples = leave_one_out_lexical(examples)
     table = _Table(samples)
     rng = random.Random(1)
