@@ -2,7 +2,8 @@
 
 The fake server (in this process) enforces a global limit of ``--rate`` sends a second over a
 sliding second, answering 429 with ``retry_after`` past it (Telegram's 30/s scaled up so the
-run stays short), and 20 a minute per group. The sender is configured at the same rate. The
+run stays short), and 20 a minute per group. The sender is configured at the same rate
+(``BROADCAST_RATE_PER_SECOND``) and per-group limit (``GROUP_MESSAGES_PER_MINUTE``, the bot's). The
 same run goes on SQLite and, given ``--pg-url`` or ``TEST_DATABASE_URL_PG``, on PostgreSQL
 (a new database there, dropped afterwards).
 
@@ -36,12 +37,13 @@ from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from broadcasts.models import AnnouncementStatus, Delivery, DeliveryStatus, Group
 from broadcasts.outbox import BroadcastRepository
-from storage.engine import create_engine, create_schema, session_factory
-from broadcasts.models import Delivery, Group
 from nlu.settings import PROJECT_ROOT
+from storage.engine import create_engine, create_schema, session_factory
 from tests.fake_bot_api import FakeBotAPI
 
+PER_GROUP_PER_MINUTE = 20  # Telegram's limit into one group; the fake server's and the sender's
 TEXT = "<b>Thông báo</b> của Tổ Công nghệ số cộng đồng: họp giao ban lúc 8h sáng thứ Hai."
 
 
@@ -92,8 +94,9 @@ async def run_one(backend: str, url: str, args: argparse.Namespace, workdir: Pat
         group_ids = list((await session.scalars(select(Group.id).order_by(Group.id))).all())
 
     async with FakeBotAPI() as fake:
-        fake.rate_limit(global_per_second=int(args.rate), per_chat_per_minute=20)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BROADCAST_", "DATABASE_URL"))}
+        fake.rate_limit(global_per_second=int(args.rate), per_chat_per_minute=PER_GROUP_PER_MINUTE)
+        own = ("TELEGRAM_", "BROADCAST_", "DATABASE_URL", "GROUP_MESSAGES_PER_MINUTE")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(own)}
         env.update(
             TELEGRAM_BOT_TOKEN=fake.token,
             TELEGRAM_API_BASE_URL=fake.base_url,
@@ -101,6 +104,7 @@ async def run_one(backend: str, url: str, args: argparse.Namespace, workdir: Pat
             DATABASE_URL=url,
             BROADCAST_RATE_PER_SECOND=str(args.rate),
             BROADCAST_CONCURRENCY=str(args.concurrency),
+            GROUP_MESSAGES_PER_MINUTE=str(PER_GROUP_PER_MINUTE),
             SENDER_WORKER_ID=f"bench-{backend}",
             LOG_LEVEL="WARNING",
             PYTHONPATH=str(PROJECT_ROOT),
@@ -127,7 +131,7 @@ async def run_one(backend: str, url: str, args: argparse.Namespace, workdir: Pat
                     raise RuntimeError(f"the sender exited early; see {log_path}:\n{log_path.read_text()[-2000:]}")
                 async with sessions() as session:
                     state = await BroadcastRepository(session).progress(announcement.id)
-                if state.status == "done":
+                if state.status == AnnouncementStatus.DONE:
                     break
                 if time.monotonic() - started > max(120.0, 5 * args.groups / args.rate):
                     raise TimeoutError(f"not done: {state}")
@@ -154,7 +158,7 @@ async def run_one(backend: str, url: str, args: argparse.Namespace, workdir: Pat
         provoked_429=provoked,
         lost=sum(1 for chat in chats if copies[chat] == 0),
         duplicates=sum(count - 1 for count in copies.values() if count > 1),
-        not_sent_in_db=sum(n for status, n in statuses.items() if status != "sent"),
+        not_sent_in_db=sum(n for status, n in statuses.items() if status != DeliveryStatus.SENT),
         idle_mib=idle,
         peak_mib=peak,
         cpu_seconds=cpu,
@@ -195,7 +199,7 @@ async def main_async(args: argparse.Namespace) -> int:
 
     print(
         f"broadcast of {args.groups} text messages, fake Bot API limit {args.rate:g}/s over a sliding second "
-        f"and 20/min per group; sender at {args.rate:g}/s, {args.concurrency} in flight"
+        f"and {PER_GROUP_PER_MINUTE}/min per group; sender at {args.rate:g}/s, {args.concurrency} in flight"
     )
     print(f"machine: {os.cpu_count()} CPUs, load average before the table {os.getloadavg()[0]:.2f}")
     header = (

@@ -2,13 +2,18 @@
 
 Every test runs on a new SQLite file and, when ``TEST_DATABASE_URL_PG`` is set, on a new
 PostgreSQL database (``tests/pg.py``). Senders run in this process or as real
-``python -m bot sender`` processes (crash and two-sender tests).
+``python -m bot sender`` processes (crash and two-sender tests). The pure parts (limits,
+error outcomes) are tested in ``tests/unit``.
+
+This file is longer than 400 lines because its end-to-end cases share one set of fixtures and
+helpers (server, databases, sender processes) that are not worth a package of their own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import os
 import signal
 import subprocess
@@ -25,15 +30,19 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import error as tg
 
-from bot.sender.loop import GroupSpacing, TokenBucket, build_sender_bot, start_sender_task, stop_sender_task
+from bot.sender.delivery import send_error
+from bot.sender.loop import BroadcastSender
+from bot.sender.outcomes import ErrorKind, PauseAll, RetryPolicy, SendError, classify
+from bot.sender.runner import build_sender_bot, start_sender_task
 from bot.sender.settings import BroadcastSettings
 from bot.settings import BotSettings
-from broadcasts.outbox import CSV_HEADER, BroadcastRepository, Progress, as_utc
-from storage.engine import create_engine, create_schema, session_factory
-from broadcasts.models import Announcement, Delivery, Group
-from storage.base import utc_now
+from broadcasts.models import Announcement, AnnouncementStatus, Delivery, DeliveryStatus, Group
+from broadcasts.outbox import CSV_HEADER, BroadcastRepository, Progress
 from nlu.settings import PROJECT_ROOT
+from storage.base import as_utc, utc_now
+from storage.engine import create_engine, create_schema, session_factory
 from tests.fake_bot_api import Call, FakeBotAPI
 from tests.pg import backend_url, pg_url  # noqa: F401  (fixtures)
 
@@ -127,7 +136,7 @@ async def wait_done(sessions: Sessions, announcement_id: int, timeout: float = 6
     deadline = time.monotonic() + timeout
     while True:
         state = await progress(sessions, announcement_id)
-        if state.status == "done":
+        if state.status == AnnouncementStatus.DONE:
             return state
         if time.monotonic() > deadline:
             raise TimeoutError(f"announcement {announcement_id} not done after {timeout}s: {state}")
@@ -143,11 +152,16 @@ async def deliveries(sessions: Sessions, announcement_id: int) -> list[Delivery]
 @contextlib.asynccontextmanager
 async def running_sender(sessions: Sessions, server: FakeBotAPI, config: BroadcastSettings) -> AsyncIterator[Any]:
     """A BroadcastSender in this process with its own Bot; stopped (cleanly) on exit."""
-    from bot.sender.loop import BroadcastSender
-
-    bot = build_sender_bot(bot_settings(server), config)
+    bot_config = bot_settings(server)
+    bot = build_sender_bot(bot_config, config)
     async with bot:
-        sender = BroadcastSender(sessions, bot, config, config.sender_worker_id)
+        sender = BroadcastSender(
+            sessions,
+            bot,
+            config,
+            config.sender_worker_id,
+            group_messages_per_minute=bot_config.group_messages_per_minute,
+        )
         stop = asyncio.Event()
         task = asyncio.create_task(sender.run(stop))
         try:
@@ -185,7 +199,8 @@ def start_sender_process(
     server: FakeBotAPI, database_url: str, workdir: Path, name: str, **env_overrides: str
 ) -> SenderProcess:
     """``python -m bot sender`` on the fake server and the database (no .env: runs in ``workdir``)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "BROADCAST_", "DATABASE_URL"))}
+    own = ("TELEGRAM_", "BROADCAST_", "DATABASE_URL", "GROUP_MESSAGES_PER_MINUTE")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(own)}
     env.update(
         TELEGRAM_BOT_TOKEN=server.token,
         TELEGRAM_API_BASE_URL=server.base_url,
@@ -195,6 +210,7 @@ def start_sender_process(
         BROADCAST_CONCURRENCY="8",
         BROADCAST_LEASE_SECONDS="2",
         BROADCAST_POLL_SECONDS="0.1",
+        GROUP_MESSAGES_PER_MINUTE="20",
         SENDER_WORKER_ID=name,
         LOG_LEVEL="WARNING",
         PYTHONPATH=str(PROJECT_ROOT),
@@ -261,13 +277,15 @@ async def test_two_thousand_groups_with_every_error_kind(sessions: Sessions, ser
     assert state.finished_at is not None and state.started_at is not None
     rows = {row.group_id: row for row in await deliveries(sessions, announcement_id)}
     by_chat = dict(zip(everyone, group_ids, strict=True))
-    reasons = {chat: rows[by_chat[chat]].error for chat in everyone if rows[by_chat[chat]].status == "failed"}
+    reasons = {
+        chat: rows[by_chat[chat]].error for chat in everyone if rows[by_chat[chat]].status == DeliveryStatus.FAILED
+    }
     assert all(reasons[c] == "forbidden: bot was kicked from the supergroup chat" for c in kicked)
     assert all(reasons[c] == "bad_request: Message thread not found" for c in no_thread)
     assert all(reasons[c] == "chat_not_found: Chat not found" for c in not_found)
     assert all(reasons[c] == "network: Bad Gateway" for c in down)
     assert all(rows[by_chat[c]].attempts == 3 for c in down)  # max attempts, then failed
-    assert all(rows[by_chat[c]].status == "sent" and rows[by_chat[c]].attempts == 2 for c in flaky)
+    assert all(rows[by_chat[c]].status == DeliveryStatus.SENT and rows[by_chat[c]].attempts == 2 for c in flaky)
     async with sessions() as session:
         repo = BroadcastRepository(session)
         assert await repo.failure_counts(announcement_id) == {
@@ -346,7 +364,7 @@ async def test_killed_sender_resumes_and_repeats_at_most_what_was_in_flight(
     assert max(copies.values()) <= 2
     assert len(twice) <= 8, f"{len(twice)} chats got two copies; at most the 8 in flight may"
     rows = await deliveries(sessions, announcement_id)
-    assert all(row.status == "sent" and row.message_id for row in rows)
+    assert all(row.status == DeliveryStatus.SENT and row.message_id for row in rows)
     assert "Traceback" not in second.log.read_text()
 
 
@@ -391,20 +409,26 @@ async def test_scheduled_waits_for_its_time_and_cancelled_never_goes(sessions: S
         assert await repo.cancel(cancelled)
         assert not await repo.cancel(cancelled)
 
-    async with running_sender(sessions, server, settings()):
-        await asyncio.sleep(max(0.0, due_monotonic - 0.3 - time.monotonic()))
-        assert sends(server) == []  # the scheduled time has not come
+    async with running_sender(sessions, server, settings()) as sender:
+        # Barrier: the sender has swept (it starts due announcements) before the time came.
+        await wait_until(lambda: sender.stats.sweeps >= 1, 5, "the sender never swept")
+        assert time.monotonic() < due_monotonic, "too slow to check before the scheduled time"
+        assert (await progress(sessions, later)).status == AnnouncementStatus.SCHEDULED
         state = await wait_done(sessions, later, timeout=20)
         async with sessions() as session, session.begin():
             assert not await BroadcastRepository(session).cancel(later)  # started: too late to cancel
-        await asyncio.sleep(0.5)
+        # Barrier: two more sweeps, so at least one claim ran after `later` was done. A cancelled
+        # delivery that could be claimed would have been claimed by now (with `later`'s, or then).
+        swept = sender.stats.sweeps
+        await wait_until(lambda: sender.stats.sweeps >= swept + 2, 5, "the sender stopped sweeping")
+        assert sender.stats.claimed == 30  # only `later`'s deliveries, each once
 
     assert state.sent == 30 and state.started_at is not None and state.started_at >= at - timedelta(seconds=0.01)
-    assert min(c.time for c in sends(server)) >= due_monotonic - 0.05
+    assert min(c.time for c in sends(server)) >= due_monotonic - 0.05  # nothing before its time
     assert set(copies_per_chat(server)) == set(later_chats)
     gone = await progress(sessions, cancelled)
-    assert (gone.status, gone.cancelled, gone.sent, gone.pending) == ("cancelled", 30, 0, 0)
-    assert {row.status for row in await deliveries(sessions, cancelled)} == {"cancelled"}
+    assert (gone.status, gone.cancelled, gone.sent, gone.pending) == (AnnouncementStatus.CANCELLED, 30, 0, 0)
+    assert {row.status for row in await deliveries(sessions, cancelled)} == {DeliveryStatus.CANCELLED}
     async with sessions() as session:
         assert await BroadcastRepository(session).scheduled() == []
 
@@ -418,18 +442,18 @@ async def test_upgraded_group_whose_supergroup_is_registered_too_gets_one_copy(
     immediate = await announce(sessions, [old_id, new_id])
     # Pending deliveries to both rows: the registry merge cancels the old row's duplicate.
     later = await announce(sessions, [old_id, new_id], scheduled_at=utc_now() + timedelta(seconds=1))
-    with caplog.at_level("WARNING", logger="bot.sender.loop"):
+    with caplog.at_level("WARNING", logger="bot.sender"):
         async with running_sender(sessions, server, settings()):
             await wait_done(sessions, immediate)
             await wait_done(sessions, later)
     assert copies_per_chat(server) == Counter({new: 2})  # one per announcement, none twice
     rows = {row.group_id: row for row in await deliveries(sessions, immediate)}
-    assert rows[old_id].status == "sent" and rows[old_id].message_id is None
+    assert rows[old_id].status == DeliveryStatus.SENT and rows[old_id].message_id is None
     assert (rows[old_id].error or "").startswith("migrated: delivered by delivery")
-    assert rows[new_id].status == "sent" and rows[new_id].message_id is not None
+    assert rows[new_id].status == DeliveryStatus.SENT and rows[new_id].message_id is not None
     rows = {row.group_id: row for row in await deliveries(sessions, later)}
-    assert rows[old_id].status == "cancelled" and (rows[old_id].error or "").startswith("merged:")
-    assert rows[new_id].status == "sent" and rows[new_id].message_id is not None
+    assert rows[old_id].status == DeliveryStatus.CANCELLED and (rows[old_id].error or "").startswith("merged:")
+    assert rows[new_id].status == DeliveryStatus.SENT and rows[new_id].message_id is not None
     assert "registry not migrated" not in caplog.text
     async with sessions() as session:
         groups = {g.id: g for g in (await session.scalars(select(Group))).all()}
@@ -462,7 +486,7 @@ async def test_photo_document_pin_and_silent(sessions: Sessions, server: FakeBot
     pins = {int(c.chat_id): c.params["message_id"] for c in server.calls_of("pinChatMessage") if c.ok}  # type: ignore[arg-type]
     assert pins == {int(c.chat_id): c.result["message_id"] for c in photos if int(c.chat_id) != chats[1]}  # type: ignore[arg-type]
     rows = {row.chat_id: row for row in await deliveries(sessions, photo)}
-    assert {row.status for row in rows.values()} == {"sent"}  # a failed pin does not fail the delivery
+    assert {row.status for row in rows.values()} == {DeliveryStatus.SENT}  # a failed pin does not fail the delivery
     assert rows[chats[1]].error == "pin: Not enough rights to manage pinned messages in the chat"
     assert rows[chats[0]].error is None and rows[chats[0]].message_id is not None
 
@@ -488,10 +512,10 @@ async def test_stop_finishes_in_flight_sends_and_hands_back_the_rest(sessions: S
     async with running_sender(sessions, server, settings(broadcast_rate_per_second=50)):
         await server.wait_for("sendMessage", count=10)
     rows = await deliveries(sessions, announcement_id)
-    assert Counter(row.status for row in rows).keys() <= {"sent", "pending"}
-    sent = [row for row in rows if row.status == "sent"]
+    assert Counter(row.status for row in rows).keys() <= {DeliveryStatus.SENT, DeliveryStatus.PENDING}
+    sent = [row for row in rows if row.status == DeliveryStatus.SENT]
     assert len(sent) == len(sends(server)) and 10 <= len(sent) < 300
-    assert all(row.attempts == 0 and row.claimed_by is None for row in rows if row.status == "pending")
+    assert all(row.attempts == 0 and row.claimed_by is None for row in rows if row.status == DeliveryStatus.PENDING)
 
     # Another sender picks up where this one stopped; nobody gets two copies.
     server.delay("sendMessage", None)
@@ -526,7 +550,10 @@ async def test_claims_are_disjoint_and_abandoned_rows_come_back_after_the_lease(
         assert await repo.mark_failed(taken[6], "bad_request: x", worker_id="c")
         assert not await repo.mark_failed(taken[7], "bad_request: x", worker_id="a")
     rows = {row.id: row for row in await deliveries(sessions, announcement_id)}
-    assert [rows[i].status for i in taken[:8]] == ["pending"] * 6 + ["failed", "sending"]
+    assert [rows[i].status for i in taken[:8]] == [DeliveryStatus.PENDING] * 6 + [
+        DeliveryStatus.FAILED,
+        DeliveryStatus.SENDING,
+    ]
     assert all(rows[i].attempts == 1 for i in taken[:6])  # handed back: the claim did not count
 
 
@@ -539,12 +566,15 @@ async def test_create_announcement_in_bulk(sessions: Sessions) -> None:
         announcement = await session.get(Announcement, announcement_id)
         count = await session.scalar(select(func.count()).where(Delivery.announcement_id == announcement_id))
         chat = await session.scalar(select(Delivery.chat_id).where(Delivery.group_id == group_ids[-1]))
-    assert announcement is not None and (announcement.total, announcement.status) == (12_000, "sending")
+    assert announcement is not None and (announcement.total, announcement.status) == (
+        12_000,
+        AnnouncementStatus.SENDING,
+    )
     assert count == 12_000 and chat == supergroups(12_000)[-1]
     assert elapsed < 10, f"creating 12,000 deliveries took {elapsed:.1f}s"
     assert not await finish(sessions, announcement_id)
     async with sessions() as session, session.begin():
-        await session.execute(update(Delivery).values(status="sent"))
+        await session.execute(update(Delivery).values(status=DeliveryStatus.SENT))
     assert await finish(sessions, announcement_id) and not await finish(sessions, announcement_id)
     async with sessions() as session:
         needing = await BroadcastRepository(session).announcements_needing_report()
@@ -556,58 +586,72 @@ async def finish(sessions: Sessions, announcement_id: int) -> bool:
         return await BroadcastRepository(session).finish_if_done(announcement_id)
 
 
-# --- in-process helpers and limiters ---------------------------------------------------------------
+# --- in-process wiring, lifecycle, error mapping --------------------------------------------------
 
 
-async def test_start_and_stop_inside_an_application(sessions: Sessions, server: FakeBotAPI) -> None:
-    class App:
-        def __init__(self) -> None:
-            self.bot_data: dict[str, Any] = {}
-
-    app = App()
-    app.bot_data["settings"] = bot_settings(server)
+async def test_start_and_stop_a_sender_task(sessions: Sessions, server: FakeBotAPI) -> None:
     finished: list[int] = []
 
     async def on_finished(announcement_id: int) -> None:
         finished.append(announcement_id)
 
-    handle = await start_sender_task(app, sessions=sessions, settings=settings(), on_finished=on_finished)
-    assert app.bot_data["broadcast_sender"] is handle
+    handle = await start_sender_task(bot_settings(server), sessions, settings(), on_finished=on_finished)
+    # The runner skips the per-lock lookups of a missing sniffio (a None entry), if it is missing.
+    assert "sniffio" in sys.modules or importlib.util.find_spec("sniffio") is not None
     announcement_id = await announce(sessions, await add_groups(sessions, supergroups(20)))
     await wait_done(sessions, announcement_id)
     await wait_until(lambda: finished == [announcement_id], 5, "on_finished was not called")
-    await stop_sender_task(app)
-    assert handle.task.done() and "broadcast_sender" not in app.bot_data
-    await stop_sender_task(app)  # nothing running: no-op
+    await handle.stop()
+    assert handle.task.done() and handle.task.exception() is None
+    assert handle.sender.stats.sent == 20 and len(copies_per_chat(server)) == 20
 
 
-async def test_token_bucket_keeps_the_rate_and_pauses() -> None:
-    bucket = TokenBucket(rate=200, burst=1)
-    started = time.monotonic()
-    for _ in range(100):
-        await bucket.acquire()
-    assert 0.45 < time.monotonic() - started < 0.8
-    bucket.pause(0.3)
-    paused = time.monotonic()
-    await bucket.acquire()
-    assert time.monotonic() - paused >= 0.29
-    stop = asyncio.Event()
-    bucket.pause(10)
-    stop.set()
-    assert not await bucket.acquire(stop)  # a stop ends the wait
+async def test_a_finished_announcement_is_closed_within_a_second_of_its_last_result(
+    sessions: Sessions, server: FakeBotAPI
+) -> None:
+    chats = supergroups(40)
+    announcement_id = await announce(sessions, await add_groups(sessions, chats))
+    server.set_chat_error(chats[-1], 502, "Bad Gateway")  # the last result is a failure after a retry
+    async with running_sender(sessions, server, settings(broadcast_max_attempts=2)):
+        state = await wait_done(sessions, announcement_id)
+    rows = await deliveries(sessions, announcement_id)
+    assert (state.sent, state.failed) == (39, 1)
+    last_result = max(as_utc(row.updated_at) for row in rows)
+    assert state.finished_at is not None
+    closed_after = (as_utc(state.finished_at) - last_result).total_seconds()
+    # The sweep runs once a second, and at once when the sender runs out of work (typically ms).
+    assert 0 <= closed_after < 0.5, f"closed {closed_after:.2f}s after the last result"
 
 
-def test_group_spacing_allows_twenty_a_minute() -> None:
-    now = [1_000.0]
-    spacing = GroupSpacing(per_minute=20, clock=lambda: now[0])
-    for _ in range(20):
-        assert spacing.ready_in(-100) == 0
-        spacing.record(-100)
-        now[0] += 1
-    assert spacing.ready_in(-100) == pytest.approx(40)  # the first of the 20 leaves the window at 1060
-    assert spacing.ready_in(-200) == 0
-    now[0] = 1_060.5
-    assert spacing.ready_in(-100) == 0
-    now[0] = 1_200
-    spacing.forget_old()
-    assert len(spacing) == 0
+def test_send_error_reads_every_ptb_error_class() -> None:
+    cases: list[tuple[tg.TelegramError, SendError]] = [
+        (tg.RetryAfter(5), SendError(ErrorKind.RETRY_AFTER, "Flood control exceeded. Retry in 5 seconds", 5)),
+        (
+            tg.ChatMigrated(-1001),
+            SendError(ErrorKind.MIGRATED, "Group migrated to supergroup. New chat id: -1001", 0.0, -1001),
+        ),
+        (tg.Forbidden(KICKED), SendError(ErrorKind.FORBIDDEN, KICKED)),
+        (tg.BadRequest(CHAT_NOT_FOUND), SendError(ErrorKind.BAD_REQUEST, "Chat not found")),
+        (tg.TimedOut(), SendError(ErrorKind.NETWORK, "Timed out")),
+        (tg.NetworkError("Bad Gateway"), SendError(ErrorKind.NETWORK, "Bad Gateway")),
+        (tg.Conflict("Conflict: terminated"), SendError(ErrorKind.OTHER, "Conflict: terminated")),
+        (tg.InvalidToken(), SendError(ErrorKind.OTHER, "Invalid token")),
+        (tg.EndPointNotFound("Not Found"), SendError(ErrorKind.OTHER, "Not Found")),
+        (tg.TelegramError("Something else"), SendError(ErrorKind.OTHER, "Something else")),
+    ]
+    for error, expected in cases:
+        assert send_error(error) == expected, type(error)
+    classes = {type(error) for error, _ in cases} | {tg.PassportDecryptionError}
+    every = {c for c in vars(tg).values() if isinstance(c, type) and issubclass(c, tg.TelegramError)}
+    assert every <= classes, every - classes  # a new PTB error class gets a row here
+    assert send_error(tg.PassportDecryptionError("x")).kind == ErrorKind.OTHER
+
+
+def test_retry_after_as_int_or_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
+    policy = RetryPolicy(3, 1.0, 60.0)
+    for value in (2, timedelta(seconds=2)):
+        assert classify(send_error(tg.RetryAfter(value)), attempts=1, policy=policy) == PauseAll(2.0)
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")  # PTB's coming default: retry_after is a timedelta
+    error = send_error(tg.RetryAfter(timedelta(seconds=1.5)))
+    assert error.retry_after == timedelta(seconds=1.5)
+    assert classify(error, attempts=1, policy=policy) == PauseAll(1.5)

@@ -8,7 +8,7 @@ import logging
 import signal
 import sys
 
-from bot.sender.loop import BroadcastSender, build_sender_bot
+from bot.sender.runner import skip_missing_sniffio_lookups, start_sender_task
 from bot.sender.settings import BroadcastSettings
 from bot.settings import BotSettings
 from storage.engine import create_engine, create_schema, session_factory
@@ -17,9 +17,8 @@ from storage.settings import StorageSettings
 logger = logging.getLogger(__name__)
 
 
-async def run_sender(
-    bot_settings: BotSettings, storage_settings: StorageSettings, settings: BroadcastSettings
-) -> int:
+async def run_sender(bot_settings: BotSettings, storage_settings: StorageSettings, settings: BroadcastSettings) -> int:
+    skip_missing_sniffio_lookups()
     engine = create_engine(storage_settings.database_url)
     try:
         await create_schema(engine)
@@ -27,12 +26,14 @@ async def run_sender(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        bot = build_sender_bot(bot_settings, settings)
-        # Everything imported so far lives for good: keep the collector from rescanning it.
+        handle = await start_sender_task(bot_settings, session_factory(engine), settings)
+        # Everything made so far lives for good: keep the collector from rescanning it.
         gc.freeze()
-        async with bot:
-            sender = BroadcastSender(session_factory(engine), bot, settings, settings.sender_worker_id)
-            await sender.run(stop)
+        # Until a signal (or the sender's task ends by itself, e.g. with an error).
+        signalled = asyncio.create_task(stop.wait())
+        await asyncio.wait({signalled, handle.task}, return_when=asyncio.FIRST_COMPLETED)
+        signalled.cancel()
+        await handle.stop(timeout=None)  # in-flight sends finish; raises what the sender raised
     finally:
         await engine.dispose()
     return 0

@@ -17,9 +17,8 @@ class BroadcastSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     # Telegram allows a bot about 30 messages a second in total; stay below it.
+    # (The per-group limit is the bot's: BotSettings.group_messages_per_minute.)
     broadcast_rate_per_second: float = Field(default=25.0, gt=0)
-    # ... and about 20 messages a minute into one group.
-    broadcast_per_group_per_minute: int = Field(default=20, ge=1)
     # Sends in flight at once (each with its own connection of the sender's pool).
     broadcast_concurrency: int = Field(default=8, ge=1, le=256)
     # Attempts for network errors and timeouts before a delivery fails with "network: …".

@@ -1,0 +1,247 @@
+"""One delivery: the Telegram call, its outcome (:mod:`bot.sender.outcomes`), and its recorded result.
+
+:meth:`Deliverer.deliver` returns once the delivery's result is committed (group commit,
+:mod:`bot.sender.results`), so the send loop can hold a concurrency slot until then.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, assert_never
+
+from sqlalchemy.exc import IntegrityError
+from telegram import Bot, LinkPreviewOptions, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.sender.limits import GroupSpacing, TokenBucket
+from bot.sender.outcomes import (
+    Blocked,
+    ErrorKind,
+    Failed,
+    Migrated,
+    Outcome,
+    PauseAll,
+    RetryLater,
+    RetryPolicy,
+    SendError,
+    Sent,
+    classify,
+    failure_kind,
+    pin_note,
+    seconds,
+)
+from bot.sender.results import ResultWriter
+from broadcasts.models import Announcement, ContentKind, Delivery
+from broadcasts.outbox import BroadcastRepository
+from broadcasts.registry import GroupRepository
+from storage.base import as_utc, utc_now
+
+logger = logging.getLogger(__name__)
+
+
+def send_error(error: TelegramError) -> SendError:
+    """What a PTB error says, for :func:`bot.sender.outcomes.classify` (the one place that knows PTB's classes)."""
+    if isinstance(error, RetryAfter):
+        return SendError(ErrorKind.RETRY_AFTER, error.message, retry_after=error.retry_after)
+    if isinstance(error, ChatMigrated):
+        return SendError(ErrorKind.MIGRATED, error.message, new_chat_id=error.new_chat_id)
+    if isinstance(error, Forbidden):
+        return SendError(ErrorKind.FORBIDDEN, error.message)
+    if isinstance(error, BadRequest):  # before NetworkError: BadRequest is one of its subclasses
+        return SendError(ErrorKind.BAD_REQUEST, error.message)
+    if isinstance(error, NetworkError):  # TimedOut included
+        return SendError(ErrorKind.NETWORK, error.message)
+    return SendError(ErrorKind.OTHER, error.message)
+
+
+@dataclass(frozen=True)
+class Content:
+    kind: str  # a ContentKind; anything else goes as text
+    text: str
+    file_id: str | None
+    pin: bool
+    silent: bool
+
+    @classmethod
+    def of(cls, announcement: Announcement) -> Content:
+        return cls(announcement.kind, announcement.text, announcement.file_id, announcement.pin, announcement.silent)
+
+
+@dataclass
+class Job:
+    """A claimed delivery, detached from the session."""
+
+    id: int
+    announcement_id: int
+    chat_id: int
+    attempts: int
+    lease_until: datetime
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> Job:
+        assert delivery.lease_until is not None
+        return cls(
+            delivery.id, delivery.announcement_id, delivery.chat_id, delivery.attempts, as_utc(delivery.lease_until)
+        )
+
+
+@dataclass
+class SenderStats:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0  # network errors put back for a later attempt
+    retry_after: int = 0  # 429 answers honoured
+    migrated: int = 0
+    deferred: int = 0  # put back to respect a group's per-minute limit
+    pin_failures: int = 0
+    sweeps: int = 0  # start/close passes over the announcements
+    failures: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Deliverer:
+    """Sends one claimed delivery and records its result (the sender's limits and stats, shared)."""
+
+    bot: Bot
+    worker_id: str
+    bucket: TokenBucket
+    spacing: GroupSpacing
+    results: ResultWriter
+    retry_policy: RetryPolicy
+    stats: SenderStats
+    paid: bool = False  # allow_paid_broadcast on every send
+
+    async def deliver(self, job: Job, content: Content) -> None:
+        """Send, follow migrations, and record the outcome; returns once it is committed."""
+        chat_id = job.chat_id
+        migrations = 0
+        while True:
+            outcome: Outcome
+            try:
+                message = await self._send(content, chat_id)
+            except TelegramError as error:
+                outcome = classify(
+                    send_error(error), attempts=job.attempts, policy=self.retry_policy, migrations=migrations
+                )
+            else:
+                outcome = Sent(message.message_id)
+            if not isinstance(outcome, Migrated):
+                await self._settle(job, chat_id, content, outcome)
+                return
+            if not await self._migrate(job, chat_id, outcome.new_chat_id):
+                return
+            chat_id = outcome.new_chat_id
+            migrations += 1
+            await self.bucket.acquire()  # the resend is one more message
+            self.spacing.record(chat_id)
+
+    async def _send(self, content: Content, chat_id: int) -> Message:
+        extra: dict[str, Any] = {"disable_notification": content.silent}
+        if self.paid:
+            extra["allow_paid_broadcast"] = True
+        if content.kind == ContentKind.PHOTO:
+            return await self.bot.send_photo(
+                chat_id, content.file_id or "", caption=content.text or None, parse_mode=ParseMode.HTML, **extra
+            )
+        if content.kind == ContentKind.DOCUMENT:
+            return await self.bot.send_document(
+                chat_id, content.file_id or "", caption=content.text or None, parse_mode=ParseMode.HTML, **extra
+            )
+        return await self.bot.send_message(
+            chat_id,
+            content.text,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            **extra,
+        )
+
+    async def _settle(
+        self, job: Job, chat_id: int, content: Content, outcome: Sent | Failed | Blocked | RetryLater | PauseAll
+    ) -> None:
+        """Carry out a final or retry outcome; returns once it is committed."""
+        match outcome:
+            case Sent(message_id=message_id):
+                await self.results.record_sent(job.id, message_id)
+                self.stats.sent += 1
+                if content.pin:
+                    await self._pin(job, chat_id, message_id, content.silent)
+            case PauseAll(seconds=seconds):
+                # 429: every send pauses; this delivery waits too, and the try does not count.
+                self.bucket.pause(seconds)
+                self.stats.retry_after += 1
+                logger.warning("Telegram asked to wait %gs; every send pauses", seconds)
+                await self._retry_later(job, outcome.retry())
+            case RetryLater():
+                self.stats.retried += 1
+                await self._retry_later(job, outcome)
+            case Blocked(reason=reason):
+                # Kicked or blocked: the group is inactive from now on; the delivery failed.
+                async def forbid(repo: BroadcastRepository) -> None:
+                    await GroupRepository(repo.session).deactivate(chat_id)
+                    await repo.mark_failed(job.id, reason)
+
+                await self.results.record(forbid)
+                self._count_failure(reason)
+            case Failed(reason=reason):
+                await self.results.record(lambda repo: repo.mark_failed(job.id, reason))
+                self._count_failure(reason)
+            case _:
+                assert_never(outcome)
+
+    async def _retry_later(self, job: Job, retry: RetryLater) -> None:
+        at = utc_now() + timedelta(seconds=retry.delay)
+        await self.results.record(
+            lambda repo: repo.retry_later(
+                job.id, at, retry.reason, count_attempt=retry.counts_attempt, worker_id=self.worker_id
+            )
+        )
+
+    def _count_failure(self, reason: str) -> None:
+        self.stats.failed += 1
+        kind = failure_kind(reason)
+        self.stats.failures[kind] = self.stats.failures.get(kind, 0) + 1
+
+    async def _migrate(self, job: Job, old_chat_id: int, new_chat_id: int) -> bool:
+        """Follow group → supergroup; False when the new chat already has its own delivery."""
+        self.stats.migrated += 1
+
+        async def follow(repo: BroadcastRepository, *, registry: bool) -> bool:
+            twin = await repo.other_delivery_to(job.announcement_id, new_chat_id, job.id)
+            if registry:
+                # To become broadcasts.migration.migrate_group(repo.session, old, new) once that exists.
+                await GroupRepository(repo.session).migrate(old_chat_id, new_chat_id)
+            await repo.redirect(job.id, new_chat_id)
+            if twin is not None:
+                # The supergroup is in this announcement on its own: it gets that copy, not two.
+                await repo.mark_sent(job.id, None, note=f"migrated: delivered by delivery {twin.id}")
+                return False
+            return True
+
+        try:
+            return await self.results.write(lambda repo: follow(repo, registry=True))
+        except IntegrityError:
+            # Both chats are registered and both have deliveries of one announcement: the
+            # registry cannot merge them here; at least this delivery follows the chat.
+            logger.warning("group %d → %d: registry not migrated (clashing deliveries)", old_chat_id, new_chat_id)
+            return await self.results.write(lambda repo: follow(repo, registry=False))
+
+    async def _pin(self, job: Job, chat_id: int, message_id: int, silent: bool) -> None:
+        """Pin the announcement; a failure is only a note on the (sent) delivery."""
+        for _ in range(2):
+            await self.bucket.acquire()
+            try:
+                await self.bot.pin_chat_message(chat_id, message_id, disable_notification=silent)
+                return
+            except RetryAfter as error:
+                self.bucket.pause(seconds(error.retry_after))
+                self.stats.retry_after += 1
+                note = pin_note(send_error(error))
+            except TelegramError as error:
+                note = pin_note(send_error(error))
+                break
+        self.stats.pin_failures += 1
+        await self.results.record(lambda repo: repo.add_note(job.id, note))

@@ -1,0 +1,114 @@
+"""The sender's rate limits: the global token bucket and the per-group spacing.
+
+Pure: no Telegram, no database. The clock (and the bucket's sleep) are injected, so tests
+run them on a fake clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+GROUP_WINDOW_SECONDS = 60.0
+STOP_CHECK_SECONDS = 0.1  # longer waits for a token (a 429 pause) end early when the sender stops
+
+Clock = Callable[[], float]
+# Wait ``seconds``, or less if the event (when given) is set first.
+Sleep = Callable[[float, "asyncio.Event | None"], Awaitable[None]]
+
+
+async def sleep_unless_stopped(seconds: float, stop: asyncio.Event | None) -> None:
+    """Sleep ``seconds`` on the event loop's clock; a long wait ends early once ``stop`` is set."""
+    if stop is None or seconds < STOP_CHECK_SECONDS:
+        await asyncio.sleep(seconds)  # the usual case: a few milliseconds, no stop check needed
+    else:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
+
+
+class TokenBucket:
+    """The global rate: ``rate`` tokens a second, at most ``burst`` saved up (GCRA form).
+
+    :meth:`pause` stops every acquirer until the time has passed (Telegram's ``retry_after``);
+    no saved-up burst is spent right after a pause.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        burst: float = 1.0,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = sleep_unless_stopped,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = rate
+        self.interval = 1.0 / rate
+        self.tolerance = max(0.0, burst - 1.0) * self.interval
+        self._clock = clock
+        self._sleep = sleep
+        self._tat = 0.0  # theoretical arrival time of the next token
+        self.paused_until = 0.0
+        self._lock = asyncio.Lock()
+
+    def pause(self, seconds: float) -> None:
+        until = self._clock() + max(0.0, seconds)
+        if until > self.paused_until:
+            self.paused_until = until
+        self._tat = max(self._tat, self.paused_until + self.tolerance)
+
+    def delay(self) -> float:
+        """Seconds until a token is available (0: now)."""
+        now = self._clock()
+        return max(0.0, self._tat - self.tolerance - now, self.paused_until - now)
+
+    async def acquire(self, stop: asyncio.Event | None = None) -> bool:
+        """Wait for a token; False (no token taken) if ``stop`` is set first."""
+        async with self._lock:
+            while True:
+                if stop is not None and stop.is_set():
+                    return False
+                wait = self.delay()
+                if wait <= 0:
+                    self._tat = max(self._tat, self._clock()) + self.interval
+                    return True
+                await self._sleep(wait, stop)
+
+
+class GroupSpacing:
+    """At most ``per_minute`` sends into one chat in any 60 seconds (this process's sends)."""
+
+    def __init__(self, per_minute: int, window: float = GROUP_WINDOW_SECONDS, clock: Clock = time.monotonic) -> None:
+        if per_minute < 1:
+            raise ValueError("per_minute must be at least 1")
+        self.per_minute = per_minute
+        self.window = window
+        self._clock = clock
+        self._sent: dict[int, deque[float]] = {}
+
+    def ready_in(self, chat_id: int) -> float:
+        """Seconds until one more message may go to ``chat_id`` (0: now)."""
+        times = self._sent.get(chat_id)
+        if not times:
+            return 0.0
+        now = self._clock()
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        if len(times) < self.per_minute:
+            return 0.0
+        return times[0] + self.window - now
+
+    def record(self, chat_id: int) -> None:
+        self._sent.setdefault(chat_id, deque()).append(self._clock())
+
+    def forget_old(self) -> None:
+        """Drop chats with nothing in the window (keeps memory flat over 20,000 groups)."""
+        horizon = self._clock() - self.window
+        for chat_id in [c for c, times in self._sent.items() if not times or times[-1] <= horizon]:
+            del self._sent[chat_id]
+
+    def __len__(self) -> int:
+        return len(self._sent)
