@@ -34,6 +34,7 @@ from bot.sender.outcomes import (
     seconds,
 )
 from bot.sender.results import ResultWriter
+from broadcasts.migration import migrate_group
 from broadcasts.models import Announcement, ContentKind, Delivery
 from broadcasts.outbox import BroadcastRepository
 from broadcasts.registry import GroupRepository
@@ -211,9 +212,8 @@ class Deliverer:
 
         async def follow(repo: BroadcastRepository, *, registry: bool) -> bool:
             twin = await repo.other_delivery_to(job.announcement_id, new_chat_id, job.id)
-            if registry:
-                # To become broadcasts.migration.migrate_group(repo.session, old, new) once that exists.
-                await GroupRepository(repo.session).migrate(old_chat_id, new_chat_id)
+            if registry:  # the group row (and the other deliveries to it) follow too
+                await migrate_group(repo.session, old_chat_id, new_chat_id)
             await repo.redirect(job.id, new_chat_id)
             if twin is not None:
                 # The supergroup is in this announcement on its own: it gets that copy, not two.
