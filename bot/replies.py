@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import logging
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Message, MaybeInaccessibleMessage, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, MaybeInaccessibleMessage, Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
 
@@ -37,9 +37,7 @@ def _edit_outcome(error: BadRequest) -> bool:
     raise error
 
 
-async def edit_text(
-    target: CallbackQuery | Message, text: str, markup: InlineKeyboardMarkup | None = None
-) -> bool:
+async def edit_text(target: CallbackQuery | Message, text: str, markup: InlineKeyboardMarkup | None = None) -> bool:
     """Edit a message's HTML text and keyboard; True when it shows ``text`` afterwards."""
     try:
         if isinstance(target, CallbackQuery):

@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import texts
 from bot.app import build_application, running
 from bot.features.compose import parse_when
-from storage.engine import session_factory
-from broadcasts.registry import GroupRepository, RoleRepository
 from broadcasts.models import Announcement, Broadcaster, Delivery, Group
-from storage.settings import StorageSettings
+from broadcasts.registry import GroupRepository, RoleRepository
 from nlu.settings import NluSettings
+from storage.engine import session_factory
+from storage.settings import StorageSettings
 from tests.fake_bot_api import Call, FakeBotAPI
-from tests.test_telegram_bot import buttons, storage_for_bot, nlu_for_bot, settings_for  # noqa: F401
+from tests.test_telegram_bot import buttons, nlu_for_bot, settings_for, storage_for_bot  # noqa: F401
 
 ADMIN = 900_001
 BROADCASTER = 900_002

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import texts
 from bot.app import build_application, running
 from bot.settings import BotSettings
-from storage.engine import session_factory
-from records.models import HandoffRequest, QuestionRecord
-from storage.settings import StorageSettings
 from nlu.server import LocalRasaServer, free_port
 from nlu.settings import NluSettings
+from records.models import HandoffRequest, QuestionRecord
+from storage.engine import session_factory
+from storage.settings import StorageSettings
 from tests.fake_bot_api import Call, FakeBotAPI
 
 RUNNING: dict[str, Any] = {}
@@ -364,9 +363,7 @@ async def test_error_handler_answers_politely(fake: FakeBotAPI, caplog: pytest.L
     assert "Traceback" not in apology.params["text"]
 
 
-async def test_webhook_requires_the_secret_token(
-    nlu_for_bot: NluSettings, storage_for_bot: StorageSettings
-) -> None:
+async def test_webhook_requires_the_secret_token(nlu_for_bot: NluSettings, storage_for_bot: StorageSettings) -> None:
     async with FakeBotAPI() as fake:
         port = free_port()
         secret = "s3cret-token_for-tests"

@@ -9,12 +9,12 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler
 
 import texts
-from answering.ratelimit import Verdict
 from answering.formatting import render_topic, split_html
+from answering.ratelimit import Verdict
 from bot import keyboards
 from bot.callback_data import ClarifyChoice, Feedback, Handoff, matching, parse
 from bot.context import BotApplication, BotContext
-from bot.replies import edit_markup, edit_text, reply_html
+from bot.replies import edit_markup, edit_text, editable_message, reply_html
 from nlu.decision import Decision
 from records.models import QuestionRecord
 from records.repository import RecordRepository
@@ -78,7 +78,8 @@ async def on_feedback(update: Update, context: BotContext) -> None:
     async with context.bot_data.sessions() as session, session.begin():
         await RecordRepository(session).set_feedback(action.record_id, 1 if action.helpful else -1)
     await query.answer(texts.FEEDBACK_THANKS)
-    markup = query.message.reply_markup if query.message is not None else None  # type: ignore[union-attr]
+    message = editable_message(query)
+    markup = message.reply_markup if message is not None else None
     rows = [list(row) for row in markup.inline_keyboard[1:]] if markup else []
     await edit_markup(query, InlineKeyboardMarkup(rows) if rows else None)
 

@@ -185,7 +185,9 @@ async def _show_options(message: Message, draft: Draft) -> int:
             [_button(texts.BUTTON_SEND_NOW, SendNow()), _button(texts.BUTTON_SCHEDULE, SendLater())],
         ]
     )
-    await edit_text(message, texts.COMPOSE_OPTIONS.format(pin=_on_off(draft.pin), silent=_on_off(draft.silent)), keyboard)
+    await edit_text(
+        message, texts.COMPOSE_OPTIONS.format(pin=_on_off(draft.pin), silent=_on_off(draft.silent)), keyboard
+    )
     return OPTIONS
 
 

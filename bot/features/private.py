@@ -39,7 +39,9 @@ NON_TEXT = (
 async def start(update: Update, context: BotContext) -> None:
     if update.effective_message:
         greeting = texts.GREETING.format(name=display_name(update))
-        await reply_html(update.effective_message, greeting, reply_markup=keyboards.main_menu(context.bot_data.knowledge))
+        await reply_html(
+            update.effective_message, greeting, reply_markup=keyboards.main_menu(context.bot_data.knowledge)
+        )
 
 
 async def menu(update: Update, context: BotContext) -> None:

@@ -53,7 +53,10 @@ async def _show_progress(context: BotContext, announcement: Announcement, progre
     )
     try:
         await context.bot.edit_message_text(
-            text, chat_id=announcement.sender_chat_id, message_id=announcement.progress_message_id, parse_mode=ParseMode.HTML
+            text,
+            chat_id=announcement.sender_chat_id,
+            message_id=announcement.progress_message_id,
+            parse_mode=ParseMode.HTML,
         )
     except TelegramError as error:
         if "not modified" not in str(error).lower():

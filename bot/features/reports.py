@@ -122,7 +122,11 @@ async def scheduled_command(update: Update, context: BotContext) -> None:
     lines = "\n".join(f"#{a.id} · {a.total} nhóm · {format_moment(a.scheduled_at)}" for a in items)
     keyboard = InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(texts.BUTTON_CANCEL_SCHEDULED.format(id=a.id), callback_data=encode(CancelScheduled(a.id)))]
+            [
+                InlineKeyboardButton(
+                    texts.BUTTON_CANCEL_SCHEDULED.format(id=a.id), callback_data=encode(CancelScheduled(a.id))
+                )
+            ]
             for a in items[:MAX_CANCEL_BUTTONS]
         ]
     )

@@ -97,8 +97,7 @@ async def roles_command(update: Update, context: BotContext) -> None:
         await reply_html(message, texts.ROLES_EMPTY)
         return
     lines = "\n".join(
-        f"• <code>{row.user_id}</code>: {html.escape(describe_tags(list(row.scope or [])))}"
-        for row in rows
+        f"• <code>{row.user_id}</code>: {html.escape(describe_tags(list(row.scope or [])))}" for row in rows
     )
     await reply_html(message, texts.ROLES_LIST.format(lines=lines))
 

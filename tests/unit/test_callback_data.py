@@ -94,7 +94,16 @@ def test_encoding_refuses_what_telegram_would() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("42", 42), (" 7 ", 7), ("0", None), ("²", None), ("1e5", None), ("", None), (None, None), (str(INT32_MAX + 1), None)],
+    [
+        ("42", 42),
+        (" 7 ", 7),
+        ("0", None),
+        ("²", None),
+        ("1e5", None),
+        ("", None),
+        (None, None),
+        (str(INT32_MAX + 1), None),
+    ],
 )
 def test_announcement_ids_from_commands(text: str | None, expected: int | None) -> None:
     assert announcement_id(text) == expected
