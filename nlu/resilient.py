@@ -2,7 +2,8 @@
 
 A tiny circuit breaker: after a failure every question goes to the fallback
 (no waiting on a dead server) until ``retry_seconds`` have passed; then the
-next question tries Rasa again, and the first success closes the circuit.
+next question tries Rasa again — one question, while the others arriving meanwhile keep
+using the fallback — and the first success closes the circuit.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class ResilientClassifier:
         self._retry_seconds = retry_seconds
         self._clock = clock
         self._down_since: float | None = None if rasa else clock()
+        self._probing = False  # one question is trying a Rasa that was down
 
     @property
     def rasa_available(self) -> bool:
@@ -52,6 +54,8 @@ class ResilientClassifier:
     async def classify(self, normalized: str) -> Classification:
         """Rank topics for already-normalised text; never raises for NLU outages."""
         if self._rasa is not None and self._should_try_rasa():
+            probe = self._down_since is not None
+            self._probing = self._probing or probe
             try:
                 ranking = await self._rasa.parse(normalized)
             except NluUnavailable as error:
@@ -63,9 +67,12 @@ class ResilientClassifier:
                     logger.warning("Rasa is back; leaving the lexical fallback")
                     self._down_since = None
                 return Classification(ranking, Source.RASA)
+            finally:
+                if probe:
+                    self._probing = False
         return Classification(self._fallback.rank_normalized([normalized])[0], Source.LEXICAL)
 
     def _should_try_rasa(self) -> bool:
         if self._down_since is None:
             return True
-        return self._clock() - self._down_since >= self._retry_seconds
+        return not self._probing and self._clock() - self._down_since >= self._retry_seconds

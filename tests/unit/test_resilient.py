@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
 
+from nlu.client import NluUnavailable
 from nlu.lexical import LexicalClassifier
 from nlu.normalize import normalize
 from nlu.resilient import ResilientClassifier, Source
@@ -136,3 +138,37 @@ async def test_without_rasa_the_fallback_always_answers(lexical: LexicalClassifi
         assert result.source is Source.LEXICAL and result.ranking[0][0] == "vneid_quen_mat_khau"
         clock.advance(RETRY * 2)
     assert not classifier.rasa_available
+
+
+class GatedRasa(FakeRasa):
+    """A Rasa whose answer waits for ``gate``: a probe that is still in flight."""
+
+    def __init__(self, ranking: list[tuple[str, float]]) -> None:
+        super().__init__(ranking)
+        self.gate = asyncio.Event()
+
+    async def parse(self, text: str) -> list[tuple[str, float]]:
+        self.calls.append(text)
+        await self.gate.wait()
+        if not self.up:
+            raise NluUnavailable("fake Rasa is down")
+        return list(self.ranking)
+
+
+async def test_only_one_question_probes_a_rasa_that_was_down(lexical: LexicalClassifier, clock: FakeClock) -> None:
+    rasa = GatedRasa(RASA_RANKING)
+    classifier = ResilientClassifier(rasa, lexical, retry_seconds=RETRY, clock=clock)  # type: ignore[arg-type]
+    rasa.up = False
+    rasa.gate.set()
+    assert (await classifier.classify(QUESTION)).source is Source.LEXICAL  # the circuit opens
+    rasa.gate.clear()
+    clock.advance(RETRY)
+    probe = asyncio.ensure_future(classifier.classify(QUESTION))
+    while len(rasa.calls) < 2:  # the probe has reached Rasa and waits there
+        await asyncio.sleep(0)
+    others = [await classifier.classify(QUESTION) for _ in range(5)]
+    assert [o.source for o in others] == [Source.LEXICAL] * 5 and len(rasa.calls) == 2
+    rasa.up = True
+    rasa.gate.set()
+    assert (await probe).source is Source.RASA
+    assert (await classifier.classify(QUESTION)).source is Source.RASA and len(rasa.calls) == 3
