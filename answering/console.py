@@ -11,10 +11,10 @@ import texts
 from answering.formatting import html_to_console
 from answering.pipeline import AnswerPipeline, Reply
 from answering.runtime import KnowledgeBaseEmpty, open_runtime
-from storage.settings import StorageSettings
 from nlu.decision import Decision
 from nlu.settings import NluSettings
 from nlu.training import TrainingError
+from storage.settings import StorageSettings
 
 
 def _print_reply(reply: Reply) -> None:

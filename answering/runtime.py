@@ -16,14 +16,14 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from answering.pipeline import AnswerPipeline
-from storage.engine import create_engine, create_schema, session_factory
 from knowledge.repository import KnowledgeRepository, KnowledgeSnapshot
-from storage.settings import StorageSettings
 from nlu.client import RasaClient
 from nlu.lexical import LexicalClassifier
 from nlu.resilient import ResilientClassifier
 from nlu.server import LocalRasaServer, current_model
 from nlu.settings import NluSettings
+from storage.engine import create_engine, create_schema, session_factory
+from storage.settings import StorageSettings
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.migrate import upgrade_database
 
-
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
