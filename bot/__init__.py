@@ -1,1 +1,4 @@
-"""Telegram wiring and command-line entry points; the only layer that knows both nlu and knowledge."""
+"""Telegram only: the application wiring, typed state, callback data, one module per feature, the sender.
+
+The only package that imports ``telegram``; everything below it is plain code.
+"""

@@ -1,4 +1,4 @@
-"""Curated knowledge base: content files, validation, SQLAlchemy models and repository.
+"""The curated knowledge base: content files, validation, topics and training examples, the repository, its CLI.
 
-Never imports ``telegram`` or ``nlu``; the bot layer joins them.
+Never imports ``telegram``, ``bot`` or ``nlu``; the answering layer joins them.
 """

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from records.models import HandoffRequest, QuestionRecord
+from records.models import HandoffRequest, HandoffStatus, QuestionRecord
 from storage.base import utc_now
 
 _PHONE_RE = re.compile(r"(?<!\d)(?:\+?84|0)(?:[\s.\-]?\d){8,10}(?!\d)")
@@ -128,7 +128,7 @@ class RecordRepository:
             user_id=record.user_id,
             chat_id=record.chat_id,
             question=record.normalized_text,
-            status="waiting",
+            status=HandoffStatus.WAITING,
             created_at=utc_now(),
         )
         self.session.add(request)
@@ -137,6 +137,6 @@ class RecordRepository:
 
     async def waiting_handoffs(self) -> list[HandoffRequest]:
         result = await self.session.scalars(
-            select(HandoffRequest).where(HandoffRequest.status == "waiting").order_by(HandoffRequest.id)
+            select(HandoffRequest).where(HandoffRequest.status == HandoffStatus.WAITING).order_by(HandoffRequest.id)
         )
         return list(result.all())
