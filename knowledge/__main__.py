@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 
 from knowledge.content_files import load_content, write_content
+from knowledge.repository import KnowledgeRepository
+from knowledge.settings import KnowledgeSettings
+from knowledge.validation import load_spec, validate
 from storage.engine import create_engine, create_schema, session_factory
 from storage.migrate import (
     MigrationError,
@@ -17,10 +20,7 @@ from storage.migrate import (
     new_revision,
     upgrade_database,
 )
-from knowledge.repository import KnowledgeRepository
-from knowledge.settings import KnowledgeSettings
 from storage.settings import StorageSettings
-from knowledge.validation import load_spec, validate
 
 
 def _validate(settings: KnowledgeSettings, content_dir: Path, spec_path: Path) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from knowledge.content_files import OUT_OF_SCOPE_FILE, Content, Problem, nfc
-from broadcasts.html import html_problems, plain_text
+from markup.telegram_html import html_problems, plain_text
 
 MAX_ANSWER_CHARS = 4096
 MIN_EXAMPLES = 15

@@ -9,7 +9,7 @@ import pytest
 import texts
 from answering.formatting import MESSAGE_LIMIT
 from answering.pipeline import MAX_QUESTION_CHARS, AnswerPipeline
-from broadcasts.html import html_problems
+from markup.telegram_html import html_problems
 from nlu.decision import Decision, Thresholds
 from nlu.resilient import Source
 

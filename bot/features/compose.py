@@ -37,7 +37,6 @@ from bot.callback_data import (
 )
 from bot.context import BotApplication, BotContext
 from bot.replies import edit_text, editable_message, reply_html
-from broadcasts.html import visible_length
 from broadcasts.models import ContentKind
 from broadcasts.outbox import BroadcastRepository
 from broadcasts.registry import GroupRepository
@@ -45,6 +44,7 @@ from broadcasts.roles import broadcaster_scope
 from broadcasts.scope import Scope
 from broadcasts.tags import PROVINCE_TAG, describe_tag
 from broadcasts.when import format_moment, parse_when
+from markup.telegram_html import visible_length
 
 CONTENT, AUDIENCE, OPTIONS, WHEN, CONFIRM = range(5)
 MAX_TAG_BUTTONS = 40

@@ -6,8 +6,8 @@ import random
 
 import texts
 from answering.formatting import MESSAGE_LIMIT, html_to_console, render_clarify, render_topic, split_html
-from broadcasts.html import html_problems
 from knowledge.repository import KnowledgeSnapshot, LinkView, TopicView
+from markup.telegram_html import html_problems
 
 
 def test_every_topic_renders_as_valid_telegram_html(curated_knowledge: KnowledgeSnapshot) -> None:
