@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import texts
 from bot.app import build_application, running
-from bot.features.compose import parse_when
-from broadcasts.models import Announcement, Broadcaster, Delivery, Group
-from broadcasts.registry import GroupRepository, RoleRepository
+from broadcasts.when import parse_when
+from broadcasts.models import Announcement, Broadcaster, Delivery, Group, GroupTag
+from broadcasts.registry import GroupRepository
+from broadcasts.roles import RoleRepository
 from nlu.settings import NluSettings
 from storage.engine import session_factory
 from storage.settings import StorageSettings
@@ -47,7 +48,7 @@ async def fake(server: FakeBotAPI, app: Any, engine: AsyncEngine) -> FakeBotAPI:
     server.reset_faults()
     server.clear()
     async with session_factory(engine)() as session, session.begin():
-        for model in (Delivery, Announcement, Broadcaster, Group):
+        for model in (Delivery, Announcement, Broadcaster, GroupTag, Group):
             await session.execute(delete(model))
     return server
 
