@@ -122,8 +122,13 @@ def _membership(chat: str, old: str, new: str) -> Build:
 
 
 statuses = st.sampled_from(["member", "administrator", "left", "kicked", "restricted"])
+command_strategy = st.builds(
+    lambda c, a: f"/{c} {a}".strip(), st.sampled_from(COMMANDS), st.sampled_from(ODD_ARGS) | st.text(max_size=30)
+)
 update_strategy = st.one_of(
     st.builds(_text, chat_strategy, text_strategy),
+    st.builds(_text, st.just("private"), command_strategy),  # the admin's commands, where most of them work
+    st.builds(_text, chat_strategy, command_strategy),
     st.builds(_media, chat_strategy, st.sampled_from(["sticker", "photo", "document", "voice", *MEDIA]), text_strategy),
     st.builds(_callback, chat_strategy, callback_strategy, st.integers(1, 2**31 - 1)),
     st.builds(_edit, chat_strategy, text_strategy, st.integers(1, 50)),

@@ -61,7 +61,7 @@ async def _barrier(fake: FakeBotAPI) -> None:
 
 
 @settings(
-    max_examples=120,
+    max_examples=200,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -69,6 +69,7 @@ async def _barrier(fake: FakeBotAPI) -> None:
 @given(batch=st.lists(update_strategy, min_size=1, max_size=6))
 async def test_odd_updates_never_reach_the_error_handler(server: FakeBotAPI, app: Any, batch: list[Build]) -> None:
     server.reset_faults()
+    ERRORS.clear()
     for build in batch:
         server.push_update(build(server))
     await _barrier(server)
