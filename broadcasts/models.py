@@ -6,8 +6,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.base import Base, utc_now
 
@@ -33,6 +33,46 @@ class ContentKind(StrEnum):
     DOCUMENT = "document"
 
 
+class TagKind(StrEnum):
+    """The part before the colon of a canonical tag (``tinh:ha_noi``); see ``broadcasts.tags``."""
+
+    TINH = "tinh"  # province: key is a PROVINCES key; at most one per group
+    XA = "xa"  # commune: key is the folded text; at most one per group
+    NHAN = "nhan"  # free label: key is the folded text; any number
+
+
+class GroupTag(Base):
+    """One tag of one group. ``key`` is what matching uses, ``display`` what people typed.
+
+    The surrogate ``id`` keeps insertion order (labels are shown in the order they were added).
+    """
+
+    __tablename__ = "group_tags"
+    __table_args__ = (
+        UniqueConstraint("group_id", "kind", "key", name="uq_group_tags_group_kind_key"),
+        # Audience queries go from a tag to its groups; group_id makes the index covering.
+        Index("ix_group_tags_kind_key", "kind", "key", "group_id"),
+        # At most one province and one commune per group, enforced by the database.
+        Index(
+            "uq_group_tags_one_place",
+            "group_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("kind IN ('tinh', 'xa')"),
+            postgresql_where=text("kind IN ('tinh', 'xa')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    kind: Mapped[str] = mapped_column(String(8))  # a TagKind value
+    key: Mapped[str] = mapped_column(String(128))
+    display: Mapped[str] = mapped_column(String(128))
+
+    @property
+    def canonical(self) -> str:
+        return f"{self.kind}:{self.key}"
+
 
 class Group(Base):
     """A team group the bot is in; ``chat_id`` follows Telegram's group → supergroup migration."""
@@ -45,11 +85,38 @@ class Group(Base):
     chat_type: Mapped[str] = mapped_column(String(16))
     is_forum: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
-    province: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
-    commune: Mapped[str | None] = mapped_column(String(128), default=None)
-    labels: Mapped[list[Any]] = mapped_column(default=list)
+    # Folded title, commune, province name and labels, one per line: search is a LIKE on this.
+    # Kept up to date by GroupRepository whenever the title or a tag changes.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
     registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+    # Loaded with the group in one extra SELECT … IN (async code cannot lazy-load).
+    tags: Mapped[list[GroupTag]] = relationship(lazy="selectin", order_by=GroupTag.id, cascade="all, delete-orphan")
+
+    def _tags(self, kind: TagKind) -> list[GroupTag]:
+        return [tag for tag in self.tags if tag.kind == kind]
+
+    @property
+    def province(self) -> str | None:
+        """The PROVINCES key of the group's province, if set."""
+        found = self._tags(TagKind.TINH)
+        return found[0].key if found else None
+
+    @property
+    def commune(self) -> str | None:
+        """The commune as typed, if set."""
+        found = self._tags(TagKind.XA)
+        return found[0].display if found else None
+
+    @property
+    def labels(self) -> list[str]:
+        """Label texts as typed, in the order they were added."""
+        return [tag.display for tag in self._tags(TagKind.NHAN)]
+
+    @property
+    def tag_set(self) -> frozenset[str]:
+        """Canonical tags (``tinh:ha_noi``, ``xa:phuong ba dinh``, ``nhan:vung cao``)."""
+        return frozenset(tag.canonical for tag in self.tags)
 
 
 class Broadcaster(Base):

@@ -27,21 +27,30 @@ import io
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from broadcasts.models import Announcement, Delivery, Group
+from broadcasts.models import Announcement, AnnouncementStatus, ContentKind, Delivery, DeliveryStatus, Group
 from storage.base import as_utc, utc_now
 
-PENDING, SENDING, SENT, FAILED, CANCELLED = "pending", "sending", "sent", "failed", "cancelled"
-SCHEDULED, DONE = "scheduled", "done"  # announcement statuses besides SENDING/CANCELLED
+# Delivery statuses by their old names (other modules import these); the values are the StrEnums'.
+PENDING, SENDING, SENT, FAILED, CANCELLED = (
+    DeliveryStatus.PENDING,
+    DeliveryStatus.SENDING,
+    DeliveryStatus.SENT,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.CANCELLED,
+)
+SCHEDULED, DONE = AnnouncementStatus.SCHEDULED, AnnouncementStatus.DONE  # announcement-only statuses
 OPEN_STATUSES = (PENDING, SENDING)
 ERROR_LENGTH = 255  # Delivery.error is a String(255)
 CSV_HEADER = ("nhóm", "chat_id", "lý do")
 _CHUNK = 5_000  # ids per IN (...) list: SQLite and asyncpg both cap bound parameters near 32k
+_KINDS = frozenset(ContentKind)
 
 
 def reason_kind(reason: str | None) -> str:
@@ -62,7 +71,7 @@ class Progress:
     cancelled: int
     started_at: datetime | None
     finished_at: datetime | None
-    status: str = SENDING
+    status: str = AnnouncementStatus.SENDING
 
     @property
     def done(self) -> int:
@@ -71,7 +80,7 @@ class Progress:
 
     @property
     def finished(self) -> bool:
-        return self.status in (DONE, CANCELLED)
+        return self.status in (AnnouncementStatus.DONE, AnnouncementStatus.CANCELLED)
 
 
 class Failure(NamedTuple):
@@ -117,9 +126,9 @@ class BroadcastRepository:
         Unknown group ids are skipped (``total`` counts the deliveries made). Deliveries are
         bulk-inserted (an executemany), fast for tens of thousands of groups.
         """
-        if kind not in ("text", "photo", "document"):
+        if kind not in _KINDS:
             raise ValueError(f"unknown announcement kind {kind!r}")
-        if kind != "text" and not file_id:
+        if kind != ContentKind.TEXT and not file_id:
             raise ValueError(f"a {kind} announcement needs a file_id")
         now = as_utc(now or utc_now())
         when = as_utc(scheduled_at) if scheduled_at is not None else None
@@ -139,7 +148,7 @@ class BroadcastRepository:
             pin=pin,
             silent=silent,
             audience=list(audience),
-            status=SCHEDULED if later else SENDING,
+            status=AnnouncementStatus.SCHEDULED if later else AnnouncementStatus.SENDING,
             scheduled_at=when,
             total=sum(1 for group_id in ids if group_id in chats),
             created_at=now,
@@ -199,7 +208,7 @@ class BroadcastRepository:
         candidates = (
             select(Delivery.id)
             .join(Announcement, Announcement.id == Delivery.announcement_id)
-            .where(Announcement.status == SENDING, due_row)
+            .where(Announcement.status == AnnouncementStatus.SENDING, due_row)
             .order_by(Delivery.next_attempt_at, Delivery.id)
             .limit(limit)
         )
@@ -376,6 +385,43 @@ class BroadcastRepository:
         )
         return found
 
+    async def follow_group_migration(
+        self, old_group_id: int | None, new_group_id: int | None, old_chat_id: int, new_chat_id: int
+    ) -> None:
+        """Deliveries follow a group → supergroup upgrade (``broadcasts.migration.migrate_group``).
+
+        When two rows were merged, pending deliveries move to the kept row unless it already has
+        one of the same announcement: then the old one is cancelled (one copy per group, never
+        two). Pending and sending deliveries aimed at the old chat id are aimed at the new one.
+        """
+        now = utc_now()
+        if old_group_id is not None and new_group_id is not None and old_group_id != new_group_id:
+            kept = aliased(Delivery)
+            already = select(kept.announcement_id).where(kept.group_id == new_group_id)
+            await self.session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.group_id == old_group_id,
+                    Delivery.status == DeliveryStatus.PENDING,
+                    Delivery.announcement_id.in_(already),
+                )
+                .values(
+                    status=DeliveryStatus.CANCELLED,
+                    error="merged: the supergroup already has this announcement",
+                    updated_at=now,
+                )
+            )
+            await self.session.execute(
+                update(Delivery)
+                .where(Delivery.group_id == old_group_id, Delivery.status == DeliveryStatus.PENDING)
+                .values(group_id=new_group_id, updated_at=now)
+            )
+        await self.session.execute(
+            update(Delivery)
+            .where(Delivery.chat_id == old_chat_id, Delivery.status.in_(OPEN_STATUSES))
+            .values(chat_id=new_chat_id, updated_at=now)
+        )
+
     # ---------------------------------------------------------------------- announcements
 
     async def get(self, announcement_id: int) -> Announcement | None:
@@ -392,8 +438,8 @@ class BroadcastRepository:
         now = as_utc(now or utc_now())
         result = await self.session.execute(
             update(Announcement)
-            .where(Announcement.status == SCHEDULED, Announcement.scheduled_at <= now)
-            .values(status=SENDING, started_at=now)
+            .where(Announcement.status == AnnouncementStatus.SCHEDULED, Announcement.scheduled_at <= now)
+            .values(status=AnnouncementStatus.SENDING, started_at=now)
             .returning(Announcement.id)
             .execution_options(synchronize_session=False)
         )
@@ -408,8 +454,8 @@ class BroadcastRepository:
         open_rows = exists().where(Delivery.announcement_id == Announcement.id, Delivery.status.in_(OPEN_STATUSES))
         result = await self.session.execute(
             update(Announcement)
-            .where(Announcement.id == announcement_id, Announcement.status == SENDING, ~open_rows)
-            .values(status=DONE, finished_at=now)
+            .where(Announcement.id == announcement_id, Announcement.status == AnnouncementStatus.SENDING, ~open_rows)
+            .values(status=AnnouncementStatus.DONE, finished_at=now)
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -420,8 +466,8 @@ class BroadcastRepository:
         open_rows = exists().where(Delivery.announcement_id == Announcement.id, Delivery.status.in_(OPEN_STATUSES))
         result = await self.session.execute(
             update(Announcement)
-            .where(Announcement.status == SENDING, ~open_rows)
-            .values(status=DONE, finished_at=now)
+            .where(Announcement.status == AnnouncementStatus.SENDING, ~open_rows)
+            .values(status=AnnouncementStatus.DONE, finished_at=now)
             .returning(Announcement.id)
             .execution_options(synchronize_session=False)
         )
@@ -432,8 +478,8 @@ class BroadcastRepository:
         now = as_utc(now or utc_now())
         result = await self.session.execute(
             update(Announcement)
-            .where(Announcement.id == announcement_id, Announcement.status == SCHEDULED)
-            .values(status=CANCELLED, finished_at=now)
+            .where(Announcement.id == announcement_id, Announcement.status == AnnouncementStatus.SCHEDULED)
+            .values(status=AnnouncementStatus.CANCELLED, finished_at=now)
             .execution_options(synchronize_session=False)
         )
         if not result.rowcount:  # type: ignore[attr-defined]
@@ -448,21 +494,21 @@ class BroadcastRepository:
 
     async def scheduled(self, sender_user_id: int | None = None) -> list[Announcement]:
         """Announcements waiting for their time, soonest first (of one sender if given)."""
-        query = select(Announcement).where(Announcement.status == SCHEDULED)
+        query = select(Announcement).where(Announcement.status == AnnouncementStatus.SCHEDULED)
         if sender_user_id is not None:
             query = query.where(Announcement.sender_user_id == sender_user_id)
         return list((await self.session.scalars(query.order_by(Announcement.scheduled_at, Announcement.id))).all())
 
     async def in_progress(self) -> list[Announcement]:
         """Announcements being sent (for progress messages)."""
-        query = select(Announcement).where(Announcement.status == SENDING).order_by(Announcement.id)
+        query = select(Announcement).where(Announcement.status == AnnouncementStatus.SENDING).order_by(Announcement.id)
         return list((await self.session.scalars(query)).all())
 
     async def announcements_needing_report(self) -> list[Announcement]:
         """Finished announcements whose final report has not been sent yet."""
         query = (
             select(Announcement)
-            .where(Announcement.status == DONE, Announcement.report_sent.is_(False))
+            .where(Announcement.status == AnnouncementStatus.DONE, Announcement.report_sent.is_(False))
             .order_by(Announcement.id)
         )
         return list((await self.session.scalars(query)).all())

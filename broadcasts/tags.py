@@ -81,7 +81,3 @@ def describe_tag(tag: str) -> str:
     prefix = {COMMUNE_TAG: "Xã/phường", LABEL_TAG: "Nhãn"}.get(kind, kind)
     return f"{prefix}: {value}"
 
-
-def in_scope(group: Group, scope: Iterable[str]) -> bool:
-    wanted = {canonical_tag(tag) for tag in scope} - {None}
-    return not wanted or bool(group_tags(group) & wanted)  # type: ignore[operator]
