@@ -180,7 +180,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 peak = peak_rss_mib(bot.pid)
             finally:
                 bot.terminate()
-                bot.wait(timeout=60)
+                await asyncio.to_thread(bot.wait, 60)  # the fake server must keep answering meanwhile
                 log.close()
     shutil.rmtree(workdir, ignore_errors=True)
 

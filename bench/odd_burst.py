@@ -122,7 +122,7 @@ async def main_async(args: argparse.Namespace) -> int:
                     figures = await burst(fake, args)
                 finally:
                     bot.terminate()
-                    bot.wait(timeout=60)
+                    await asyncio.to_thread(bot.wait, 60)  # the fake server must keep answering meanwhile
     engine = create_engine(database_url)
     async with session_factory(engine)() as session:
         records = await session.scalar(
