@@ -298,19 +298,20 @@ class GroupRepository:
         canonical tag the number of active groups within ``scope`` carrying it (``chosen`` aside)."""
         if not scope.may_broadcast:
             return Reach([], {})
-        in_scope = [Group.active.is_(True), within(scope)]
-        counted = await self.session.execute(
+        await self.session.flush()  # Core below: make this session's tag edits visible first
+        connection = await self.session.connection()  # plain rows: half the cost of ORM rows for 100k ids
+        counted = await connection.execute(
             select(GroupTag.kind, GroupTag.key, func.count())
             .join(Group, Group.id == GroupTag.group_id)
-            .where(*in_scope)
+            .where(Group.active.is_(True), within(scope))
             .group_by(GroupTag.kind, GroupTag.key)
         )
         counts = {f"{kind}:{key}": int(number) for kind, key, number in counted.tuples()}
         conditions = audience(scope, chosen)
         if conditions is None:
             return Reach([], counts)
-        ids = await self.session.scalars(select(Group.id).where(*conditions).order_by(Group.id))
-        return Reach(list(ids), counts)
+        ids = await connection.execute(select(Group.id).where(*conditions).order_by(Group.id))
+        return Reach(list(ids.scalars()), counts)
 
     async def count(self, scope: Scope, chosen: Sequence[str] = ()) -> int:
         """``len(reach(scope, chosen).group_ids)`` without fetching the ids or the counts."""

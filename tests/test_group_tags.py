@@ -290,6 +290,10 @@ async def test_reach_and_count_in_sql(sessions: Any) -> None:
         huge = Scope.tagged({f"nhan:nhan {i}" for i in range(40_000)} | {"xa:phuong ba dinh"})
         assert (await groups.reach(huge)).group_ids == [a.id]
         assert await groups.count(Scope.everything(), sorted(huge.tags)) == 1
+    async with sessions() as session:  # edits of the same session count, before any commit
+        groups = GroupRepository(session)
+        await groups.set_province(-4, "hue")
+        assert (await groups.reach(Scope.tagged({"tinh:hue"}))).group_ids == [c.id, d.id]
 
 
 async def test_search_in_sql(sessions: Any) -> None:
