@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from broadcasts.models import AnnouncementStatus, Delivery, DeliveryStatus, Group
 from broadcasts.outbox import BroadcastRepository
+from broadcasts.reports import ReportRepository
 from nlu.settings import PROJECT_ROOT
 from storage.engine import create_engine, create_schema, session_factory
 from tests.fake_bot_api import FakeBotAPI
@@ -85,7 +86,7 @@ async def run_one(backend: str, url: str, args: argparse.Namespace, workdir: Pat
     sessions = session_factory(engine)
     chats = [-1_002_000_000_000 - i for i in range(args.groups)]
     rows = [
-        {"chat_id": chat, "title": f"Tổ CNSCĐ {i}", "chat_type": "supergroup", "labels": []}
+        {"chat_id": chat, "title": f"Tổ CNSCĐ {i}", "chat_type": "supergroup", "search_text": f"to cnscd {i}"}
         for i, chat in enumerate(chats)
     ]
     async with sessions() as session, session.begin():
@@ -130,7 +131,7 @@ async def run_one(backend: str, url: str, args: argparse.Namespace, workdir: Pat
                 if sender.poll() is not None:
                     raise RuntimeError(f"the sender exited early; see {log_path}:\n{log_path.read_text()[-2000:]}")
                 async with sessions() as session:
-                    state = await BroadcastRepository(session).progress(announcement.id)
+                    state = await ReportRepository(session).progress(announcement.id)
                 if state.status == AnnouncementStatus.DONE:
                     break
                 if time.monotonic() - started > max(120.0, 5 * args.groups / args.rate):

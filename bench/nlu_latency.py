@@ -25,13 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from answering.pipeline import AnswerPipeline
 from answering.runtime import load_knowledge
-from storage.engine import create_engine, session_factory
-from storage.settings import StorageSettings
 from nlu.client import RasaClient
 from nlu.lexical import LexicalClassifier
 from nlu.resilient import ResilientClassifier
 from nlu.server import LocalRasaServer, current_model
 from nlu.settings import PROJECT_ROOT, NluSettings
+from storage.engine import create_engine, session_factory
+from storage.settings import StorageSettings
 
 QUESTIONS = PROJECT_ROOT.parent / "shared" / "spec" / "dev-questions.yaml"
 

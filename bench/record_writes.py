@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from records.writer import RecordWriter
-from storage.engine import create_engine, create_schema, session_factory
-from storage.base import utc_now
 from records.repository import NewRecord, RecordIds, RecordRepository
+from records.writer import RecordWriter
+from storage.base import utc_now
+from storage.engine import create_engine, create_schema, session_factory
 
 
 def records(count: int) -> list[NewRecord]:

@@ -1,4 +1,7 @@
-"""The durable broadcast outbox: announcements and one delivery row per group.
+"""The durable broadcast outbox: creating an announcement's deliveries, claiming them, their results.
+
+Announcements' own lifecycle is in ``broadcasts.announcements``; figures and the failure CSV
+in ``broadcasts.reports``.
 
 Life of a delivery::
 
@@ -22,15 +25,11 @@ Like the other repositories this takes a session and never commits.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -48,45 +47,12 @@ PENDING, SENDING, SENT, FAILED, CANCELLED = (
 SCHEDULED, DONE = AnnouncementStatus.SCHEDULED, AnnouncementStatus.DONE  # announcement-only statuses
 OPEN_STATUSES = (PENDING, SENDING)
 ERROR_LENGTH = 255  # Delivery.error is a String(255)
-CSV_HEADER = ("nhóm", "chat_id", "lý do")
 _CHUNK = 5_000  # ids per IN (...) list: SQLite and asyncpg both cap bound parameters near 32k
 _KINDS = frozenset(ContentKind)
 
 
-def reason_kind(reason: str | None) -> str:
-    """``"forbidden: bot was kicked"`` → ``"forbidden"``."""
-    return (reason or "").split(":", 1)[0].strip() or "unknown"
-
-
 def clip(text: str, limit: int = ERROR_LENGTH) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-@dataclass(frozen=True)
-class Progress:
-    total: int
-    sent: int
-    failed: int
-    pending: int  # pending + sending
-    cancelled: int
-    started_at: datetime | None
-    finished_at: datetime | None
-    status: str = AnnouncementStatus.SENDING
-
-    @property
-    def done(self) -> int:
-        """Deliveries with a final result."""
-        return self.sent + self.failed + self.cancelled
-
-    @property
-    def finished(self) -> bool:
-        return self.status in (AnnouncementStatus.DONE, AnnouncementStatus.CANCELLED)
-
-
-class Failure(NamedTuple):
-    group_title: str
-    chat_id: int
-    reason: str
 
 
 class BroadcastRepository:
@@ -421,168 +387,3 @@ class BroadcastRepository:
             .where(Delivery.chat_id == old_chat_id, Delivery.status.in_(OPEN_STATUSES))
             .values(chat_id=new_chat_id, updated_at=now)
         )
-
-    # ---------------------------------------------------------------------- announcements
-
-    async def get(self, announcement_id: int) -> Announcement | None:
-        return await self.session.get(Announcement, announcement_id)
-
-    async def announcements(self, ids: Iterable[int]) -> list[Announcement]:
-        wanted = list(set(ids))
-        if not wanted:
-            return []
-        return list((await self.session.scalars(select(Announcement).where(Announcement.id.in_(wanted)))).all())
-
-    async def start_due(self, now: datetime | None = None) -> list[int]:
-        """Scheduled announcements whose time has come → ``sending``; returns their ids."""
-        now = as_utc(now or utc_now())
-        result = await self.session.execute(
-            update(Announcement)
-            .where(Announcement.status == AnnouncementStatus.SCHEDULED, Announcement.scheduled_at <= now)
-            .values(status=AnnouncementStatus.SENDING, started_at=now)
-            .returning(Announcement.id)
-            .execution_options(synchronize_session=False)
-        )
-        return sorted(result.scalars().all())
-
-    async def finish_if_done(self, announcement_id: int, now: datetime | None = None) -> bool:
-        """``sending`` → ``done`` (with ``finished_at``) when no delivery is pending or sending.
-
-        True only for the call that made the change, so a report can be sent exactly once.
-        """
-        now = as_utc(now or utc_now())
-        open_rows = exists().where(Delivery.announcement_id == Announcement.id, Delivery.status.in_(OPEN_STATUSES))
-        result = await self.session.execute(
-            update(Announcement)
-            .where(Announcement.id == announcement_id, Announcement.status == AnnouncementStatus.SENDING, ~open_rows)
-            .values(status=AnnouncementStatus.DONE, finished_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    async def finish_all_done(self, now: datetime | None = None) -> list[int]:
-        """:meth:`finish_if_done` for every ``sending`` announcement; returns the ids just finished."""
-        now = as_utc(now or utc_now())
-        open_rows = exists().where(Delivery.announcement_id == Announcement.id, Delivery.status.in_(OPEN_STATUSES))
-        result = await self.session.execute(
-            update(Announcement)
-            .where(Announcement.status == AnnouncementStatus.SENDING, ~open_rows)
-            .values(status=AnnouncementStatus.DONE, finished_at=now)
-            .returning(Announcement.id)
-            .execution_options(synchronize_session=False)
-        )
-        return sorted(result.scalars().all())
-
-    async def cancel(self, announcement_id: int, now: datetime | None = None) -> bool:
-        """Cancel an announcement that has not started (``scheduled``); its deliveries too."""
-        now = as_utc(now or utc_now())
-        result = await self.session.execute(
-            update(Announcement)
-            .where(Announcement.id == announcement_id, Announcement.status == AnnouncementStatus.SCHEDULED)
-            .values(status=AnnouncementStatus.CANCELLED, finished_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if not result.rowcount:  # type: ignore[attr-defined]
-            return False
-        await self.session.execute(
-            update(Delivery)
-            .where(Delivery.announcement_id == announcement_id, Delivery.status.in_(OPEN_STATUSES))
-            .values(status=CANCELLED, lease_until=None, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        return True
-
-    async def scheduled(self, sender_user_id: int | None = None) -> list[Announcement]:
-        """Announcements waiting for their time, soonest first (of one sender if given)."""
-        query = select(Announcement).where(Announcement.status == AnnouncementStatus.SCHEDULED)
-        if sender_user_id is not None:
-            query = query.where(Announcement.sender_user_id == sender_user_id)
-        return list((await self.session.scalars(query.order_by(Announcement.scheduled_at, Announcement.id))).all())
-
-    async def in_progress(self) -> list[Announcement]:
-        """Announcements being sent (for progress messages)."""
-        query = select(Announcement).where(Announcement.status == AnnouncementStatus.SENDING).order_by(Announcement.id)
-        return list((await self.session.scalars(query)).all())
-
-    async def announcements_needing_report(self) -> list[Announcement]:
-        """Finished announcements whose final report has not been sent yet."""
-        query = (
-            select(Announcement)
-            .where(Announcement.status == AnnouncementStatus.DONE, Announcement.report_sent.is_(False))
-            .order_by(Announcement.id)
-        )
-        return list((await self.session.scalars(query)).all())
-
-    async def mark_reported(self, announcement_id: int) -> bool:
-        result = await self.session.execute(
-            update(Announcement)
-            .where(Announcement.id == announcement_id, Announcement.report_sent.is_(False))
-            .values(report_sent=True)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    async def set_progress_message(self, announcement_id: int, message_id: int) -> None:
-        await self.session.execute(
-            update(Announcement)
-            .where(Announcement.id == announcement_id)
-            .values(progress_message_id=message_id, progress_updated_at=utc_now())
-            .execution_options(synchronize_session=False)
-        )
-
-    async def touch_progress(self, announcement_id: int, at: datetime | None = None) -> None:
-        await self.session.execute(
-            update(Announcement)
-            .where(Announcement.id == announcement_id)
-            .values(progress_updated_at=as_utc(at or utc_now()))
-            .execution_options(synchronize_session=False)
-        )
-
-    # ---------------------------------------------------------------------------- reports
-
-    async def progress(self, announcement_id: int) -> Progress:
-        announcement = await self.session.get(Announcement, announcement_id, populate_existing=True)
-        if announcement is None:
-            raise LookupError(f"no announcement {announcement_id}")
-        rows = await self.session.execute(
-            select(Delivery.status, func.count())
-            .where(Delivery.announcement_id == announcement_id)
-            .group_by(Delivery.status)
-        )
-        counts: Counter[str] = Counter(dict(rows.tuples().all()))
-        return Progress(
-            total=announcement.total,
-            sent=counts[SENT],
-            failed=counts[FAILED],
-            pending=counts[PENDING] + counts[SENDING],
-            cancelled=counts[CANCELLED],
-            started_at=as_utc(announcement.started_at) if announcement.started_at else None,
-            finished_at=as_utc(announcement.finished_at) if announcement.finished_at else None,
-            status=announcement.status,
-        )
-
-    async def failure_counts(self, announcement_id: int) -> dict[str, int]:
-        """Failed deliveries by reason kind (``forbidden``, ``bad_request``, ``network``, …)."""
-        rows = await self.session.scalars(
-            select(Delivery.error).where(Delivery.announcement_id == announcement_id, Delivery.status == FAILED)
-        )
-        return dict(Counter(reason_kind(reason) for reason in rows).most_common())
-
-    async def failures(self, announcement_id: int) -> list[Failure]:
-        """(group title, chat id, reason) of every failed delivery, by title."""
-        rows = await self.session.execute(
-            select(Group.title, Delivery.chat_id, Delivery.error)
-            .join(Group, Group.id == Delivery.group_id)
-            .where(Delivery.announcement_id == announcement_id, Delivery.status == FAILED)
-            .order_by(Group.title, Delivery.id)
-        )
-        return [Failure(title, chat_id, error or "") for title, chat_id, error in rows.tuples()]
-
-    async def failures_csv(self, announcement_id: int) -> bytes:
-        """The failures as CSV, UTF-8 with a BOM so Excel shows Vietnamese correctly."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(CSV_HEADER)
-        for failure in await self.failures(announcement_id):
-            writer.writerow((failure.group_title, failure.chat_id, failure.reason))
-        return buffer.getvalue().encode("utf-8-sig")

@@ -293,23 +293,28 @@ class GroupRepository:
         query = select(Group).where(*conditions).order_by(Group.active.desc(), by_title, Group.id)
         return list((await self.session.scalars(query.limit(limit).offset(max(offset, 0)))).all()), total
 
-    async def reach(self, scope: Scope, chosen: Sequence[str] = ()) -> Reach:
-        """Active groups within ``scope`` (and carrying any ``chosen`` tag, if given), by id, and per
-        canonical tag the number of active groups within ``scope`` carrying it (``chosen`` aside)."""
+    async def tag_counts(self, scope: Scope) -> dict[str, int]:
+        """Per canonical tag, the number of active groups within ``scope`` carrying it."""
         if not scope.may_broadcast:
-            return Reach([], {})
+            return {}
         await self.session.flush()  # Core below: make this session's tag edits visible first
-        connection = await self.session.connection()  # plain rows: half the cost of ORM rows for 100k ids
+        connection = await self.session.connection()
         counted = await connection.execute(
             select(GroupTag.kind, GroupTag.key, func.count())
             .join(Group, Group.id == GroupTag.group_id)
             .where(Group.active.is_(True), within(scope))
             .group_by(GroupTag.kind, GroupTag.key)
         )
-        counts = {f"{kind}:{key}": int(number) for kind, key, number in counted.tuples()}
-        conditions = audience(scope, chosen)
+        return {f"{kind}:{key}": int(number) for kind, key, number in counted.tuples()}
+
+    async def reach(self, scope: Scope, chosen: Sequence[str] = ()) -> Reach:
+        """Active groups within ``scope`` (and carrying any ``chosen`` tag, if given), by id, and per
+        canonical tag the number of active groups within ``scope`` carrying it (``chosen`` aside)."""
+        counts = await self.tag_counts(scope)
+        conditions = audience(scope, chosen) if scope.may_broadcast else None
         if conditions is None:
             return Reach([], counts)
+        connection = await self.session.connection()  # plain rows: half the cost of ORM rows for 100k ids
         ids = await connection.execute(select(Group.id).where(*conditions).order_by(Group.id))
         return Reach(list(ids.scalars()), counts)
 

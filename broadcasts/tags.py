@@ -80,4 +80,3 @@ def describe_tag(tag: str) -> str:
         return PROVINCES.get(value, value)
     prefix = {COMMUNE_TAG: "Xã/phường", LABEL_TAG: "Nhãn"}.get(kind, kind)
     return f"{prefix}: {value}"
-

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import texts
 from bot.app import build_application, running
-from broadcasts.when import parse_when
 from broadcasts.models import Announcement, Broadcaster, Delivery, Group, GroupTag
 from broadcasts.registry import GroupRepository
 from broadcasts.roles import RoleRepository
+from broadcasts.when import parse_when
 from nlu.settings import NluSettings
 from storage.engine import session_factory
 from storage.settings import StorageSettings

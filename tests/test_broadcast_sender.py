@@ -38,8 +38,11 @@ from bot.sender.outcomes import ErrorKind, PauseAll, RetryPolicy, SendError, cla
 from bot.sender.runner import build_sender_bot, start_sender_task
 from bot.sender.settings import BroadcastSettings
 from bot.settings import BotSettings
+from broadcasts.announcements import AnnouncementRepository
 from broadcasts.models import Announcement, AnnouncementStatus, Delivery, DeliveryStatus, Group
-from broadcasts.outbox import CSV_HEADER, BroadcastRepository, Progress
+from broadcasts.outbox import BroadcastRepository
+from broadcasts.registry import search_text
+from broadcasts.reports import CSV_HEADER, Progress, ReportRepository
 from nlu.settings import PROJECT_ROOT
 from storage.base import as_utc, utc_now
 from storage.engine import create_engine, create_schema, session_factory
@@ -104,7 +107,7 @@ async def add_groups(sessions: Sessions, chat_ids: list[int], title: str = "Tổ
             "chat_id": chat_id,
             "title": f"{title} {index}",
             "chat_type": "supergroup" if chat_id < -1_000_000_000_000 else "group",
-            "labels": [],
+            "search_text": search_text(f"{title} {index}", None, None, []),
             "active": True,
         }
         for index, chat_id in enumerate(chat_ids)
@@ -129,7 +132,7 @@ async def announce(sessions: Sessions, group_ids: list[int], **fields: Any) -> i
 
 async def progress(sessions: Sessions, announcement_id: int) -> Progress:
     async with sessions() as session:
-        return await BroadcastRepository(session).progress(announcement_id)
+        return await ReportRepository(session).progress(announcement_id)
 
 
 async def wait_done(sessions: Sessions, announcement_id: int, timeout: float = 60.0) -> Progress:
@@ -287,7 +290,7 @@ async def test_two_thousand_groups_with_every_error_kind(sessions: Sessions, ser
     assert all(rows[by_chat[c]].attempts == 3 for c in down)  # max attempts, then failed
     assert all(rows[by_chat[c]].status == DeliveryStatus.SENT and rows[by_chat[c]].attempts == 2 for c in flaky)
     async with sessions() as session:
-        repo = BroadcastRepository(session)
+        repo = ReportRepository(session)
         assert await repo.failure_counts(announcement_id) == {
             "forbidden": 40,
             "bad_request": 20,
@@ -403,7 +406,7 @@ async def test_scheduled_waits_for_its_time_and_cancelled_never_goes(sessions: S
     later = await announce(sessions, later_groups, scheduled_at=at, sender_user_id=7)
     cancelled = await announce(sessions, cancelled_groups, scheduled_at=at - timedelta(seconds=0.5))
     async with sessions() as session, session.begin():
-        repo = BroadcastRepository(session)
+        repo = AnnouncementRepository(session)
         assert [a.id for a in await repo.scheduled()] == [cancelled, later]
         assert [a.id for a in await repo.scheduled(sender_user_id=7)] == [later]
         assert await repo.cancel(cancelled)
@@ -416,7 +419,7 @@ async def test_scheduled_waits_for_its_time_and_cancelled_never_goes(sessions: S
         assert (await progress(sessions, later)).status == AnnouncementStatus.SCHEDULED
         state = await wait_done(sessions, later, timeout=20)
         async with sessions() as session, session.begin():
-            assert not await BroadcastRepository(session).cancel(later)  # started: too late to cancel
+            assert not await AnnouncementRepository(session).cancel(later)  # started: too late to cancel
         # Barrier: two more sweeps, so at least one claim ran after `later` was done. A cancelled
         # delivery that could be claimed would have been claimed by now (with `later`'s, or then).
         swept = sender.stats.sweeps
@@ -430,7 +433,7 @@ async def test_scheduled_waits_for_its_time_and_cancelled_never_goes(sessions: S
     assert (gone.status, gone.cancelled, gone.sent, gone.pending) == (AnnouncementStatus.CANCELLED, 30, 0, 0)
     assert {row.status for row in await deliveries(sessions, cancelled)} == {DeliveryStatus.CANCELLED}
     async with sessions() as session:
-        assert await BroadcastRepository(session).scheduled() == []
+        assert await AnnouncementRepository(session).scheduled() == []
 
 
 async def test_upgraded_group_whose_supergroup_is_registered_too_gets_one_copy(
@@ -577,13 +580,13 @@ async def test_create_announcement_in_bulk(sessions: Sessions) -> None:
         await session.execute(update(Delivery).values(status=DeliveryStatus.SENT))
     assert await finish(sessions, announcement_id) and not await finish(sessions, announcement_id)
     async with sessions() as session:
-        needing = await BroadcastRepository(session).announcements_needing_report()
+        needing = await AnnouncementRepository(session).announcements_needing_report()
     assert [a.id for a in needing] == [announcement_id]
 
 
 async def finish(sessions: Sessions, announcement_id: int) -> bool:
     async with sessions() as session, session.begin():
-        return await BroadcastRepository(session).finish_if_done(announcement_id)
+        return await AnnouncementRepository(session).finish_if_done(announcement_id)
 
 
 # --- in-process wiring, lifecycle, error mapping --------------------------------------------------

@@ -129,22 +129,21 @@ async def content(update: Update, context: BotContext) -> int:
 async def _show_audience(message: Message, context: BotContext, draft: Draft, *, new: bool) -> int:
     async with context.bot_data.sessions() as session:
         groups = GroupRepository(session)
-        everything = await groups.reach(draft.scope)
+        everything = await groups.count(draft.scope)
+        tag_counts = await groups.tag_counts(draft.scope)
         chosen = draft.chosen_tags()
-        count = len((await groups.reach(draft.scope, chosen)).group_ids) if chosen else len(everything.group_ids)
-    if not everything.group_ids:
+        count = await groups.count(draft.scope, chosen) if chosen else everything
+    if not everything:
         await reply_html(message, texts.COMPOSE_NO_GROUPS)
         return ConversationHandler.END
     if not draft.tags:
-        ordered = sorted(
-            everything.tag_counts.items(), key=lambda item: (not item[0].startswith(f"{PROVINCE_TAG}:"), -item[1])
-        )
+        ordered = sorted(tag_counts.items(), key=lambda item: (not item[0].startswith(f"{PROVINCE_TAG}:"), -item[1]))
         draft.tags = [tag for tag, _ in ordered[:MAX_TAG_BUTTONS]]
     draft.count = count
-    rows = [[_button(texts.BUTTON_ALL_GROUPS.format(count=len(everything.group_ids)), AudienceAll())]]
+    rows = [[_button(texts.BUTTON_ALL_GROUPS.format(count=everything), AudienceAll())]]
     buttons = [
         _button(
-            f"{'✅ ' if i in draft.chosen else ''}{describe_tag(tag)} ({everything.tag_counts.get(tag, 0)})",
+            f"{'✅ ' if i in draft.chosen else ''}{describe_tag(tag)} ({tag_counts.get(tag, 0)})",
             AudienceTag(i),
         )
         for i, tag in enumerate(draft.tags)

@@ -17,8 +17,9 @@ from telegram.error import TelegramError
 import texts
 from bot.context import BotApplication, BotContext
 from bot.features.reports import csv_keyboard, report_text
+from broadcasts.announcements import AnnouncementRepository
 from broadcasts.models import Announcement
-from broadcasts.outbox import BroadcastRepository, Progress
+from broadcasts.reports import Progress, ReportRepository
 
 logger = logging.getLogger(__name__)
 JOB_NAME = "broadcast-progress"
@@ -77,7 +78,7 @@ async def _send_report(context: BotContext, announcement: Announcement, progress
         logger.warning("report of broadcast %s not sent (tried again next time): %s", announcement.id, error)
         return
     async with context.bot_data.sessions() as session, session.begin():
-        await BroadcastRepository(session).mark_reported(announcement.id)
+        await AnnouncementRepository(session).mark_reported(announcement.id)
     context.bot_data.progress_shown.pop(announcement.id, None)
 
 
@@ -85,10 +86,10 @@ async def report_progress(context: BotContext) -> None:
     """The job: edit progress messages of running broadcasts; report the finished ones once."""
     now = datetime.now(UTC)
     async with context.bot_data.sessions() as session:
-        repository = BroadcastRepository(session)
-        running = await repository.in_progress()
-        finished = await repository.announcements_needing_report()
-        figures = {a.id: await repository.progress(a.id) for a in [*running, *finished]}
+        announcements, reports = AnnouncementRepository(session), ReportRepository(session)
+        running = await announcements.in_progress()
+        finished = await announcements.announcements_needing_report()
+        figures = {a.id: await reports.progress(a.id) for a in [*running, *finished]}
     for announcement in running:
         await _show_progress(context, announcement, figures[announcement.id], now)
     for announcement in finished:

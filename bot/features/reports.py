@@ -12,9 +12,9 @@ import texts
 from bot.callback_data import CancelScheduled, ReportCsv, encode, matching, parse
 from bot.context import BotApplication, BotContext
 from bot.replies import reply_html
+from broadcasts.announcements import AnnouncementRepository
 from broadcasts.models import Announcement
-from broadcasts.outbox import BroadcastRepository
-from broadcasts.reports import recent_announcements
+from broadcasts.reports import ReportRepository
 from broadcasts.roles import broadcaster_scope, is_super_admin
 from broadcasts.when import format_moment
 from storage.numbers import announcement_id as parse_announcement_id
@@ -30,7 +30,7 @@ def status_name(status: str) -> str:
 async def _readable(context: BotContext, user_id: int, announcement_id: int) -> Announcement | None:
     """The announcement if this user may see it: its sender or a super-admin."""
     async with context.bot_data.sessions() as session:
-        announcement = await BroadcastRepository(session).get(announcement_id)
+        announcement = await AnnouncementRepository(session).get(announcement_id)
     if announcement is None:
         return None
     if announcement.sender_user_id != user_id and not is_super_admin(user_id, context.bot_data.admin_ids):
@@ -40,7 +40,7 @@ async def _readable(context: BotContext, user_id: int, announcement_id: int) -> 
 
 async def report_text(context: BotContext, announcement: Announcement) -> str:
     async with context.bot_data.sessions() as session:
-        repository = BroadcastRepository(session)
+        repository = ReportRepository(session)
         progress = await repository.progress(announcement.id)
         reasons = await repository.failure_counts(announcement.id)
     lines = "\n".join(f"• {html.escape(reason)}: {count}" for reason, count in sorted(reasons.items()))
@@ -70,7 +70,7 @@ async def report_command(update: Update, context: BotContext) -> None:
     args = context.args or []
     if not args:
         async with context.bot_data.sessions() as session:
-            recent = await recent_announcements(session, user.id, RECENT_IN_USAGE)
+            recent = await AnnouncementRepository(session).recent_of(user.id, RECENT_IN_USAGE)
         lines = "\n".join(
             f"#{a.id} · {status_name(a.status)} · {a.total} nhóm · {format_moment(a.created_at)}" for a in recent
         )
@@ -94,7 +94,7 @@ async def on_csv(update: Update, context: BotContext) -> None:
         await query.answer(texts.NOT_ALLOWED, show_alert=True)
         return
     async with context.bot_data.sessions() as session:
-        data = await BroadcastRepository(session).failures_csv(announcement.id)
+        data = await ReportRepository(session).failures_csv(announcement.id)
     await query.answer()
     await context.bot.send_document(
         query.from_user.id,
@@ -115,7 +115,7 @@ async def scheduled_command(update: Update, context: BotContext) -> None:
             await reply_html(message, texts.NOT_ALLOWED)
             return
         owner = None if is_super_admin(user.id, data.admin_ids) else user.id
-        items = await BroadcastRepository(session).scheduled(owner)
+        items = await AnnouncementRepository(session).scheduled(owner)
     if not items:
         await reply_html(message, texts.SCHEDULED_NONE)
         return
@@ -143,7 +143,7 @@ async def on_cancel_scheduled(update: Update, context: BotContext) -> None:
         await query.answer(texts.NOT_ALLOWED, show_alert=True)
         return
     async with context.bot_data.sessions() as session, session.begin():
-        cancelled = await BroadcastRepository(session).cancel(announcement.id)
+        cancelled = await AnnouncementRepository(session).cancel(announcement.id)
     template = texts.SCHEDULED_CANCELLED if cancelled else texts.SCHEDULED_TOO_LATE
     await query.answer(template.format(id=announcement.id), show_alert=True)
 

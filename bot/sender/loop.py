@@ -40,6 +40,7 @@ from bot.sender.limits import GroupSpacing, TokenBucket
 from bot.sender.outcomes import RetryPolicy
 from bot.sender.results import ResultWriter
 from bot.sender.settings import BroadcastSettings
+from broadcasts.announcements import AnnouncementRepository
 from broadcasts.outbox import BroadcastRepository
 from storage.base import utc_now
 
@@ -195,7 +196,7 @@ class BroadcastSender:
         async def claim(repo: BroadcastRepository) -> list[Job]:
             rows = await repo.claim(self.worker_id, want, self.lease, utc_now())
             unknown = {row.announcement_id for row in rows} - self._contents.keys()
-            for announcement in await repo.announcements(unknown):
+            for announcement in await AnnouncementRepository(repo.session).announcements(unknown):
                 self._contents[announcement.id] = Content.of(announcement)
             return [Job.of(row) for row in rows]
 
@@ -259,7 +260,8 @@ class BroadcastSender:
         self._sweep_wanted = False
 
         async def sweep(repo: BroadcastRepository) -> tuple[list[int], list[int]]:
-            return await repo.start_due(utc_now()), await repo.finish_all_done(utc_now())
+            lifecycle = AnnouncementRepository(repo.session)
+            return await lifecycle.start_due(utc_now()), await lifecycle.finish_all_done(utc_now())
 
         try:
             started, finished = await self.results.write(sweep)
