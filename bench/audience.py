@@ -26,7 +26,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -34,10 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Integer, String, insert, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -46,6 +43,7 @@ from broadcasts.registry import GroupRepository, search_text
 from broadcasts.scope import Scope
 from broadcasts.tags import PROVINCES, canonical_tag, fold
 from storage.engine import create_engine, create_schema, session_factory
+from tests.pg import scratch_database
 
 # Syllables of commune names (some fold alike: Thạnh/Thành, Quảng/Quang — as in real names).
 WORDS = [
@@ -260,18 +258,8 @@ async def run_backend(backend: str, url: str, rows: list[dict[str, Any]], repeat
 
 
 async def with_pg_database(server_url: str, rows: list[dict[str, Any]], repeat: int) -> list[tuple[Any, ...]]:
-    url = make_url(server_url)
-    name = f"bench_audience_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        database = url.set(database=name).render_as_string(hide_password=False)
+    async with scratch_database(server_url, "bench_audience") as database:
         return await run_backend("postgresql", database, rows, repeat)
-    finally:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
 
 
 async def main_async(args: argparse.Namespace) -> int:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import statistics
 import subprocess
@@ -147,13 +146,10 @@ async def main_async(args: argparse.Namespace) -> int:
     results: dict[str, list[dict[str, float]]] = {"bot": [], "pipeline": []}
     with LocalRasaServer(nlu_settings) as rasa:
         async with FakeBotAPI() as fake, httpx.AsyncClient() as http:
-            env = {k: v for k, v in os.environ.items() if not k.startswith(("RASA_", "TELEGRAM_", "WEBHOOK_"))}
-            env.update(
-                TELEGRAM_BOT_TOKEN=fake.token,
-                TELEGRAM_API_BASE_URL=fake.base_url,
+            env = fake.child_env(
+                database_url,
                 RASA_URL=rasa.url,
                 RASA_TOKEN=rasa.token,
-                DATABASE_URL=database_url,
                 RATE_LIMIT_BURST="1000000",
                 LOG_LEVEL="WARNING",
                 PYTHONPATH=str(PROJECT_ROOT),

@@ -25,15 +25,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import insert, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy import insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -43,6 +39,7 @@ from broadcasts.reports import ReportRepository
 from nlu.settings import PROJECT_ROOT
 from storage.engine import create_engine, create_schema, session_factory
 from tests.fake_bot_api import FakeBotAPI
+from tests.pg import scratch_database
 
 PER_GROUP_PER_MINUTE = 20  # Telegram's limit into one group; the fake server's and the sender's
 TEXT = "<b>Thông báo</b> của Tổ Công nghệ số cộng đồng: họp giao ban lúc 8h sáng thứ Hai."
@@ -96,18 +93,12 @@ async def run_one(backend: str, url: str, args: argparse.Namespace, workdir: Pat
 
     async with FakeBotAPI() as fake:
         fake.rate_limit(global_per_second=int(args.rate), per_chat_per_minute=PER_GROUP_PER_MINUTE)
-        own = ("TELEGRAM_", "BROADCAST_", "DATABASE_URL", "GROUP_MESSAGES_PER_MINUTE")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(own)}
-        env.update(
-            TELEGRAM_BOT_TOKEN=fake.token,
-            TELEGRAM_API_BASE_URL=fake.base_url,
-            TELEGRAM_API_FILE_URL=fake.base_file_url,
-            DATABASE_URL=url,
+        env = fake.child_env(
+            url,
             BROADCAST_RATE_PER_SECOND=str(args.rate),
             BROADCAST_CONCURRENCY=str(args.concurrency),
             GROUP_MESSAGES_PER_MINUTE=str(PER_GROUP_PER_MINUTE),
             SENDER_WORKER_ID=f"bench-{backend}",
-            LOG_LEVEL="WARNING",
             PYTHONPATH=str(PROJECT_ROOT),
         )
         log_path = workdir / f"sender-{backend}.log"
@@ -168,17 +159,8 @@ async def run_one(backend: str, url: str, args: argparse.Namespace, workdir: Pat
 
 
 async def with_pg_database(server_url: str, args: argparse.Namespace, workdir: Path) -> Result:
-    url = make_url(server_url)
-    name = f"bench_broadcast_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        return await run_one("postgresql", url.set(database=name).render_as_string(hide_password=False), args, workdir)
-    finally:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+    async with scratch_database(server_url, "bench_broadcast") as database:
+        return await run_one("postgresql", database, args, workdir)
 
 
 async def main_async(args: argparse.Namespace) -> int:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import shutil
 import subprocess
@@ -97,13 +96,10 @@ async def main_async(args: argparse.Namespace) -> int:
     log_path = workdir / "bot.log"
     with LocalRasaServer(NluSettings()) as rasa:
         async with FakeBotAPI() as fake:
-            env = {k: v for k, v in os.environ.items() if not k.startswith(("RASA_", "TELEGRAM_", "WEBHOOK_"))}
-            env.update(
-                TELEGRAM_BOT_TOKEN=fake.token,
-                TELEGRAM_API_BASE_URL=fake.base_url,
+            env = fake.child_env(
+                database_url,
                 RASA_URL=rasa.url,
                 RASA_TOKEN=rasa.token,
-                DATABASE_URL=database_url,
                 ADMIN_USER_IDS=str(ADMIN),
                 RATE_LIMIT_BURST="1000000",
                 LOG_LEVEL="WARNING",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, MaybeInaccessibleMessage, Message, Update
 from telegram.constants import ChatType, ParseMode
@@ -63,6 +65,16 @@ def editable_message(query: CallbackQuery) -> Message | None:
     """The button's message when the bot can still edit it (not deleted, not inaccessible)."""
     message: MaybeInaccessibleMessage | None = query.message
     return message if isinstance(message, Message) else None
+
+
+def fixed_reply(text: str) -> Callable[[Update, object], Coroutine[Any, Any, None]]:
+    """A handler that answers any message with ``text`` (hints, "unknown command", …)."""
+
+    async def reply(update: Update, _context: object) -> None:
+        if update.effective_message:
+            await reply_html(update.effective_message, text)
+
+    return reply
 
 
 def display_name(update: Update) -> str:

@@ -44,6 +44,7 @@ import copy
 import itertools
 import json
 import math
+import os
 import re
 import secrets
 import socket
@@ -936,6 +937,23 @@ class FakeBotAPI:
         self._remember_update(update)
         self._notify_updates()
         return update
+
+    # Settings a child process must not inherit from the developer's environment.
+    CHILD_ENV_DROP = ("TELEGRAM_", "RASA_", "WEBHOOK_", "BROADCAST_", "DATABASE_URL", "GROUP_MESSAGES_PER_MINUTE")
+
+    def child_env(self, database_url: str, **values: str) -> dict[str, str]:
+        """Environment for a bot or sender process talking to this server: token and URLs set,
+        the caller's own Telegram/Rasa/broadcast/database settings dropped, ``values`` added."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(self.CHILD_ENV_DROP)}
+        env.update(
+            TELEGRAM_BOT_TOKEN=self.token,
+            TELEGRAM_API_BASE_URL=self.base_url,
+            TELEGRAM_API_FILE_URL=self.base_file_url,
+            DATABASE_URL=database_url,
+            LOG_LEVEL="WARNING",
+        )
+        env.update(values)
+        return env
 
     @property
     def pending_updates(self) -> list[JSONDict]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from sqlalchemy import text
@@ -35,14 +36,11 @@ def pg_server_url() -> str | None:
     return os.environ.get(PG_ENV) or None
 
 
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    """A new, empty database on the test server (dropped afterwards): its async URL."""
-    server = pg_server_url()
-    if server is None:
-        pytest.skip(SKIP_REASON)
-    url = make_url(server)
-    name = f"test_{uuid.uuid4().hex[:16]}"
+@asynccontextmanager
+async def scratch_database(server_url: str, prefix: str = "test") -> AsyncIterator[str]:
+    """A new, empty database on a PostgreSQL server, dropped afterwards: its async URL (tests, benchmarks)."""
+    url = make_url(server_url)
+    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
     admin = create_async_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         async with admin.connect() as connection:
@@ -52,6 +50,16 @@ async def pg_url() -> AsyncIterator[str]:
         async with admin.connect() as connection:
             await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """A new, empty database on the test server (dropped afterwards): its async URL."""
+    server = pg_server_url()
+    if server is None:
+        pytest.skip(SKIP_REASON)
+    async with scratch_database(server) as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)

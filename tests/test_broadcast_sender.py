@@ -202,13 +202,8 @@ def start_sender_process(
     server: FakeBotAPI, database_url: str, workdir: Path, name: str, **env_overrides: str
 ) -> SenderProcess:
     """``python -m bot sender`` on the fake server and the database (no .env: runs in ``workdir``)."""
-    own = ("TELEGRAM_", "BROADCAST_", "DATABASE_URL", "GROUP_MESSAGES_PER_MINUTE")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(own)}
-    env.update(
-        TELEGRAM_BOT_TOKEN=server.token,
-        TELEGRAM_API_BASE_URL=server.base_url,
-        TELEGRAM_API_FILE_URL=server.base_file_url,
-        DATABASE_URL=database_url,
+    env = server.child_env(
+        database_url,
         BROADCAST_RATE_PER_SECOND="200",
         BROADCAST_CONCURRENCY="8",
         BROADCAST_LEASE_SECONDS="2",

@@ -158,7 +158,8 @@ async def _show_audience(message: Message, context: BotContext, draft: Draft, *,
     return AUDIENCE
 
 
-async def audience(update: Update, context: BotContext) -> int:
+async def on_step_button(update: Update, context: BotContext) -> int:
+    """The buttons of the audience and options steps (each step's handler matches only its own)."""
     query, draft = update.callback_query, _draft(context)
     message = editable_message(query) if query else None
     if query is None or draft is None or message is None:
@@ -171,6 +172,18 @@ async def audience(update: Update, context: BotContext) -> int:
             draft.chosen.symmetric_difference_update({index})
         case AudienceDone():
             return await _show_options(message, draft) if draft.count else AUDIENCE
+        case TogglePin():
+            draft.pin = not draft.pin
+            return await _show_options(message, draft)
+        case ToggleSilent():
+            draft.silent = not draft.silent
+            return await _show_options(message, draft)
+        case SendNow():
+            draft.scheduled_at = None
+            return await _preview(message, context, draft)
+        case SendLater():
+            await edit_text(message, texts.COMPOSE_ASK_TIME)
+            return WHEN
     return await _show_audience(message, context, draft, new=False)
 
 
@@ -188,26 +201,6 @@ async def _show_options(message: Message, draft: Draft) -> int:
         message, texts.COMPOSE_OPTIONS.format(pin=_on_off(draft.pin), silent=_on_off(draft.silent)), keyboard
     )
     return OPTIONS
-
-
-async def options(update: Update, context: BotContext) -> int:
-    query, draft = update.callback_query, _draft(context)
-    message = editable_message(query) if query else None
-    if query is None or draft is None or message is None:
-        return ConversationHandler.END
-    await query.answer()
-    match parse(query.data):
-        case TogglePin():
-            draft.pin = not draft.pin
-        case ToggleSilent():
-            draft.silent = not draft.silent
-        case SendNow():
-            draft.scheduled_at = None
-            return await _preview(message, context, draft)
-        case SendLater():
-            await edit_text(message, texts.COMPOSE_ASK_TIME)
-            return WHEN
-    return await _show_options(message, draft)
 
 
 async def when(update: Update, context: BotContext) -> int:
@@ -318,8 +311,8 @@ def conversation() -> ConversationHandler[Any]:
             entry_points=[CommandHandler("thongbao", start, filters=private)],
             states={
                 CONTENT: [MessageHandler(private & ~filters.COMMAND, content)],
-                AUDIENCE: [CallbackQueryHandler(audience, pattern=audience_buttons)],
-                OPTIONS: [CallbackQueryHandler(options, pattern=option_buttons)],
+                AUDIENCE: [CallbackQueryHandler(on_step_button, pattern=audience_buttons)],
+                OPTIONS: [CallbackQueryHandler(on_step_button, pattern=option_buttons)],
                 WHEN: [MessageHandler(private & filters.TEXT & ~filters.COMMAND, when)],
                 CONFIRM: [CallbackQueryHandler(confirm, pattern=matching(ConfirmSend, CancelCompose))],
             },

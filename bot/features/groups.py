@@ -14,7 +14,7 @@ from telegram.ext import CommandHandler, MessageHandler, filters
 import texts
 from bot.context import BotApplication, BotContext
 from bot.features.answers import answer_question
-from bot.replies import reply_html
+from bot.replies import fixed_reply, reply_html
 from nlu.normalize import normalize
 
 GROUPS = filters.ChatType.GROUPS
@@ -109,9 +109,7 @@ async def edited_group_question(update: Update, context: BotContext) -> None:
     await answer_question(update, context, text)
 
 
-async def menu_hint(update: Update, context: BotContext) -> None:
-    if update.effective_message:
-        await reply_html(update.effective_message, texts.MENU_IN_PRIVATE)
+menu_hint = fixed_reply(texts.MENU_IN_PRIVATE)
 
 
 def register(application: BotApplication) -> None:

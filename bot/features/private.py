@@ -9,7 +9,7 @@ import texts
 from bot import keyboards
 from bot.context import BotApplication, BotContext
 from bot.features.answers import answer_question
-from bot.replies import display_name, reply_html
+from bot.replies import display_name, fixed_reply, reply_html
 from nlu.normalize import normalize
 
 PRIVATE = filters.ChatType.PRIVATE
@@ -72,14 +72,8 @@ async def edited_question(update: Update, context: BotContext) -> None:
     await answer_question(update, context, message.text)
 
 
-async def non_text(update: Update, context: BotContext) -> None:
-    if update.effective_message:
-        await reply_html(update.effective_message, texts.NON_TEXT_HINT)
-
-
-async def unknown_command(update: Update, context: BotContext) -> None:
-    if update.effective_message:
-        await reply_html(update.effective_message, texts.UNKNOWN_COMMAND)
+non_text = fixed_reply(texts.NON_TEXT_HINT)
+unknown_command = fixed_reply(texts.UNKNOWN_COMMAND)
 
 
 def register(application: BotApplication) -> None:

@@ -84,14 +84,21 @@ async def report_command(update: Update, context: BotContext) -> None:
     await reply_html(message, await report_text(context, announcement), reply_markup=csv_keyboard(announcement.id))
 
 
-async def on_csv(update: Update, context: BotContext) -> None:
+async def _announcement_of_button(update: Update, context: BotContext) -> Announcement | None:
+    """The announcement a report button names, if the presser may see it (else the query is answered)."""
     query = update.callback_query
     action = parse(query.data) if query else None
-    if query is None or not isinstance(action, ReportCsv):
-        return
+    if query is None or not isinstance(action, ReportCsv | CancelScheduled):
+        return None
     announcement = await _readable(context, query.from_user.id, action.announcement_id)
     if announcement is None:
         await query.answer(texts.NOT_ALLOWED, show_alert=True)
+    return announcement
+
+
+async def on_csv(update: Update, context: BotContext) -> None:
+    query, announcement = update.callback_query, await _announcement_of_button(update, context)
+    if query is None or announcement is None:
         return
     async with context.bot_data.sessions() as session:
         data = await ReportRepository(session).failures_csv(announcement.id)
@@ -134,13 +141,8 @@ async def scheduled_command(update: Update, context: BotContext) -> None:
 
 
 async def on_cancel_scheduled(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    action = parse(query.data) if query else None
-    if query is None or not isinstance(action, CancelScheduled):
-        return
-    announcement = await _readable(context, query.from_user.id, action.announcement_id)
-    if announcement is None:
-        await query.answer(texts.NOT_ALLOWED, show_alert=True)
+    query, announcement = update.callback_query, await _announcement_of_button(update, context)
+    if query is None or announcement is None:
         return
     async with context.bot_data.sessions() as session, session.begin():
         cancelled = await AnnouncementRepository(session).cancel(announcement.id)

@@ -47,40 +47,44 @@ def split_tags(text: str) -> list[str]:
     return parts
 
 
-async def grant_command(update: Update, context: BotContext) -> None:
-    """``/capquyen USER_ID [tinh:…] [xa:…] [nhan:…]`` — super-admins only."""
+async def _target(update: Update, context: BotContext, usage: str, *, more: bool) -> tuple[Message, int, int] | None:
+    """(message, super-admin id, target user id) of ``/cmd USER_ID …``; usage for a bad id, ``more`` args allowed."""
     allowed = await _super_admin(update, context)
     if allowed is None:
-        return
+        return None
     message, user = allowed
     args = context.args or []
-    usage = texts.GRANT_USAGE.format(provinces=", ".join(PROVINCES))
-    target = telegram_user_id(args[0]) if args else None
+    target = telegram_user_id(args[0]) if args and (more or len(args) == 1) else None
     if target is None:
         await reply_html(message, usage)
+        return None
+    return message, user.id, target
+
+
+async def grant_command(update: Update, context: BotContext) -> None:
+    """``/capquyen USER_ID [tinh:…] [xa:…] [nhan:…]`` — super-admins only."""
+    usage = texts.GRANT_USAGE.format(provinces=", ".join(PROVINCES))
+    found = await _target(update, context, usage, more=True)
+    if found is None:
         return
+    message, admin_id, target = found
     scope: list[str] = []
-    for raw in split_tags(" ".join(args[1:])):
+    for raw in split_tags(" ".join((context.args or [])[1:])):
         if canonical_tag(raw) is None:
             await reply_html(message, usage)
             return
         kind, value = raw.split(":", 1)
         scope.append(f"{kind.lower()}:{value.strip()}")
     async with context.bot_data.sessions() as session, session.begin():
-        await RoleRepository(session).grant(target, scope, user.id)
+        await RoleRepository(session).grant(target, scope, admin_id)
     await reply_html(message, texts.GRANT_DONE.format(user_id=target, scope=html.escape(describe_tags(scope))))
 
 
 async def revoke_command(update: Update, context: BotContext) -> None:
-    allowed = await _super_admin(update, context)
-    if allowed is None:
+    found = await _target(update, context, texts.REVOKE_USAGE, more=False)
+    if found is None:
         return
-    message, _user = allowed
-    args = context.args or []
-    target = telegram_user_id(args[0]) if len(args) == 1 else None
-    if target is None:
-        await reply_html(message, texts.REVOKE_USAGE)
-        return
+    message, _admin_id, target = found
     async with context.bot_data.sessions() as session, session.begin():
         removed = await RoleRepository(session).revoke(target)
     await reply_html(message, (texts.REVOKE_DONE if removed else texts.REVOKE_NONE).format(user_id=target))

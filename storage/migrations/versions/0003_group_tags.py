@@ -11,7 +11,7 @@ kept once (the first one); values that fold to nothing could never be matched an
 out. ``groups.search_text`` is filled from the title and the tags.
 
 The data moves use Core over plain rows and a frozen copy of the folding rules: the ORM models
-and ``broadcasts.tags`` may change later, this revision must not.
+may change later, this revision must not. Only the list of the 34 provinces is shared.
 
 SQLite: the columns are added and dropped with SQLite's own ``ALTER TABLE … ADD/DROP COLUMN``,
 not by batch mode. Batch mode rebuilds ``groups`` (create a copy, drop, rename), and dropping a
@@ -31,6 +31,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
+from broadcasts.tags import PROVINCES
+
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -39,43 +41,9 @@ depends_on: str | Sequence[str] | None = None
 BATCH = 2_000  # groups per read and per executemany
 KEY_LENGTH = 128
 
-# Province names as of this revision (for the search column only; the key is what is stored).
-PROVINCE_NAMES: dict[str, str] = {
-    "ha_noi": "Hà Nội",
-    "ho_chi_minh": "TP. Hồ Chí Minh",
-    "hai_phong": "Hải Phòng",
-    "da_nang": "Đà Nẵng",
-    "hue": "Huế",
-    "can_tho": "Cần Thơ",
-    "tuyen_quang": "Tuyên Quang",
-    "cao_bang": "Cao Bằng",
-    "lai_chau": "Lai Châu",
-    "lao_cai": "Lào Cai",
-    "thai_nguyen": "Thái Nguyên",
-    "dien_bien": "Điện Biên",
-    "lang_son": "Lạng Sơn",
-    "son_la": "Sơn La",
-    "phu_tho": "Phú Thọ",
-    "bac_ninh": "Bắc Ninh",
-    "quang_ninh": "Quảng Ninh",
-    "hung_yen": "Hưng Yên",
-    "ninh_binh": "Ninh Bình",
-    "thanh_hoa": "Thanh Hóa",
-    "nghe_an": "Nghệ An",
-    "ha_tinh": "Hà Tĩnh",
-    "quang_tri": "Quảng Trị",
-    "quang_ngai": "Quảng Ngãi",
-    "gia_lai": "Gia Lai",
-    "khanh_hoa": "Khánh Hòa",
-    "lam_dong": "Lâm Đồng",
-    "dak_lak": "Đắk Lắk",
-    "dong_nai": "Đồng Nai",
-    "tay_ninh": "Tây Ninh",
-    "vinh_long": "Vĩnh Long",
-    "dong_thap": "Đồng Tháp",
-    "ca_mau": "Cà Mau",
-    "an_giang": "An Giang",
-}
+# The 34 provinces are fixed by the 2025 reform; one list for the app and this revision (the
+# names only feed the search column; the key is what is stored).
+PROVINCE_NAMES: dict[str, str] = dict(PROVINCES)
 
 old_groups = sa.table(
     "groups",
