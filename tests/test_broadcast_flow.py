@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC
@@ -77,7 +78,7 @@ async def wait_groups(engine: AsyncEngine, expected: int) -> None:
         async with session_factory(engine)() as session:
             if await session.scalar(select(func.count()).select_from(Group).where(Group.active)) == expected:
                 return
-        await __import__("asyncio").sleep(0.05)
+        await asyncio.sleep(0.05)
     raise AssertionError(f"expected {expected} active groups")
 
 
@@ -93,7 +94,7 @@ async def test_registration_removal_and_migration(fake: FakeBotAPI, engine: Asyn
             plain = await GroupRepository(session).by_chat(-555)
         if kicked is not None and not kicked.active and plain is not None:
             break
-        await __import__("asyncio").sleep(0.05)
+        await asyncio.sleep(0.05)
     fake.push_update(fake.make_migrate_message(-555, -1009990000555, GROUP_ADMIN))
     await fake.wait_updates_consumed()
     for _ in range(100):
@@ -102,7 +103,7 @@ async def test_registration_removal_and_migration(fake: FakeBotAPI, engine: Asyn
             migrated = await groups.by_chat(-1009990000555)
             if migrated is not None:
                 break
-        await __import__("asyncio").sleep(0.05)
+        await asyncio.sleep(0.05)
     async with session_factory(engine)() as session:
         groups = GroupRepository(session)
         assert (await groups.by_chat(first)).active  # type: ignore[union-attr]
