@@ -5,7 +5,8 @@ inside the Rasa pipeline, and the main environment (Python 3.11) imports it in t
 answer pipeline, so both sides produce byte-identical text.
 
 Steps: Unicode compatibility normalisation to NFC, removal of invisible
-characters, lower case, canonical tone placement (``hoà`` → ``hòa``), and
+characters, lower case, Telex/VNI keystrokes left unconverted decoded (``caif`` →
+``cài``, see ``nlu.telex``), canonical tone placement (``hoà`` → ``hòa``), and
 expansion of common chat and domain abbreviations (``ko`` → ``không``).
 """
 
@@ -14,6 +15,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+
+from nlu.telex import decode_token
 
 __all__ = [
     "ABBREVIATIONS",
@@ -238,7 +241,7 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
     text = unicodedata.normalize("NFC", text.lower())
     text = _AMOUNT_RE.sub(lambda m: f"{m[1]} {_AMOUNT_UNITS.get(m[2], m[2])}", text)
-    words = [place_tone(token) for token in tokenize(text)]
+    words = [place_tone(token if token in ABBREVIATIONS else decode_token(token)) for token in tokenize(text)]
     return " ".join(_expand(words))
 
 
