@@ -109,15 +109,16 @@ def _with_tone(word: str, tone: str) -> str:
 
 def _telex(token: str) -> str:
     word, tone, seen_vowel = "", "", False
-    # Other Telex keys in the word make a tone key before the coda believable ("tieesng");
-    # without them only a final one is ("caif"), so "post" and "pizza" stay English.
+    # Other Telex keys in the word make any tone key before the coda believable ("tieesng").
     telex_evident = token.startswith("dd") or "w" in token or any(d in token for d in ("aa", "ee", "oo"))
     for at, ch in enumerate(token):
         rest = token[at + 1 :]
         # A tone key comes after the vowels; one followed by another vowel is a letter of some
         # other word ("virus", "taxi", "visa").
         is_key = seen_vowel and (ch in _TONES or ch == "z") and not any(c in "aeiouy" for c in rest)
-        if is_key and (telex_evident or not rest):
+        # s and r before a consonant are common in English ("post", "port"); f, j and x there
+        # are not ("lafm" is "làm"), and a wrong decode of them fails the stop-coda rule.
+        if is_key and (telex_evident or not rest or ch in "fjxz"):
             tone = _TONES.get(ch, "")
             continue
         word += ch
