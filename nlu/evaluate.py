@@ -1,5 +1,10 @@
 """``python -m nlu evaluate QUESTIONS.yaml``: our pipeline against two baselines, same data.
 
+Every run also reports on the blind set (``BLIND_QUESTIONS``: written apart from training
+from the topics' scope lines only; never read by training or calibration), next to the given
+set. Questions may carry a ``kind`` (description, telex, abbreviation, long, near_miss, …):
+figures are printed per kind, with the topic pairs most often confused.
+
 - ours: normalise → the Rasa server (our Vietnamese pipeline) → calibrated decision;
 - baseline (a): Rasa's default-style pipeline (WhitespaceTokenizer, word and char_wb 1–4
   CountVectorsFeaturizers, DIETClassifier), trained on the same generated data, with
@@ -44,12 +49,15 @@ from nlu.training import (
 
 Ranking = list[tuple[str, float]]
 RASA_FALLBACK_THRESHOLD = 0.3
+BLIND_QUESTIONS = PROJECT_ROOT / "nlu" / "eval" / "blind_questions.yaml"
+NO_DIACRITICS = "no_diacritics (any)"
 
 
 @dataclass(frozen=True)
 class Question:
     text: str
     topic: str | None
+    kind: str | None = None
 
 
 @dataclass
@@ -94,6 +102,33 @@ class Report:
             "out_of_scope": len(oos),
         }
 
+    def handled(self, index: int) -> bool:
+        """Right: the topic answered, or an out-of-scope question refused."""
+        if self.questions[index].topic is None:
+            return self.verdicts[index].decision is Decision.UNKNOWN
+        return self.correct(index)
+
+    def figures_by_kind(self) -> dict[str, tuple[float, int]]:
+        """Share handled right per question kind, and for every question typed without diacritics."""
+        groups: dict[str, list[int]] = defaultdict(list)
+        for i, question in enumerate(self.questions):
+            if question.kind:
+                groups[question.kind].append(i)
+            if not has_diacritics(question.text):
+                groups[NO_DIACRITICS].append(i)
+        return {
+            kind: (rate(sum(map(self.handled, items)), items), len(items)) for kind, items in sorted(groups.items())
+        }
+
+    def confusions(self, top: int = 10) -> list[tuple[str, str, int]]:
+        """(expected, top-ranked instead, count) for the pairs most often mixed up."""
+        pairs = Counter(
+            (q.topic or OUT_OF_SCOPE, self.top1[i])
+            for i, q in enumerate(self.questions)
+            if self.top1 and self.top1[i] != (q.topic or OUT_OF_SCOPE)
+        )
+        return [(expected, got, n) for (expected, got), n in pairs.most_common(top)]
+
     def errors_by_topic(self) -> dict[str, list[str]]:
         errors: dict[str, list[str]] = defaultdict(list)
         for i, (verdict, question) in enumerate(zip(self.verdicts, self.questions, strict=True)):
@@ -120,7 +155,13 @@ def rate(hits: int, pool: Sequence[object]) -> float:
 def load_questions(path: Path) -> list[Question]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     items = data["questions"] if isinstance(data, dict) else data
-    return [Question(str(item["text"]), item.get("topic")) for item in items]
+    questions = []
+    for item in items:
+        topic = item.get("topic")
+        questions.append(
+            Question(str(item["text"]), None if topic in (None, OUT_OF_SCOPE) else str(topic), item.get("kind"))
+        )
+    return questions
 
 
 def report_from_rankings(
@@ -234,6 +275,12 @@ def _print_report(report: Report, thresholds: Thresholds, *, details: bool) -> N
         f"(right topic offered in {f['clarify_offers_right_topic']:.0%} of them)"
     )
     print(f"  top-1 intent accuracy       : {f['top1_accuracy']:6.1%}")
+    kinds = report.figures_by_kind()
+    if kinds:
+        print("  handled right, by kind: " + ", ".join(f"{k} {r:.1%} (of {n})" for k, (r, n) in kinds.items()))
+    confused = report.confusions()
+    if details and confused:
+        print("  most confused (expected → ranked first): " + "; ".join(f"{e} → {g} ×{n}" for e, g, n in confused))
     errors = report.errors_by_topic()
     print(f"  errors per topic: {sum(map(len, errors.values()))} in {len(errors)} topics")
     for topic in sorted(errors):
@@ -303,8 +350,14 @@ def evaluate(settings: NluSettings, questions_path: Path, *, baselines: bool, js
 
 
 def main_evaluate(settings: NluSettings, path: Path, baselines: bool, json_out: Path | None) -> int:
+    """The given set, then the blind set (unless it was the one given)."""
     try:
-        return evaluate(settings, path, baselines=baselines, json_out=json_out)
+        status = evaluate(settings, path, baselines=baselines, json_out=json_out)
+        if BLIND_QUESTIONS.exists() and path.resolve() != BLIND_QUESTIONS.resolve():
+            print(f"\n\n######## blind set: {BLIND_QUESTIONS.relative_to(PROJECT_ROOT)} ########")
+            blind_json = json_out.with_name(f"blind-{json_out.name}") if json_out else None
+            status = max(status, evaluate(settings, BLIND_QUESTIONS, baselines=baselines, json_out=blind_json))
+        return status
     except (OSError, KeyError, subprocess.CalledProcessError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

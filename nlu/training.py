@@ -30,6 +30,7 @@ _FINGERPRINTED_SOURCES = [
     PROJECT_ROOT / "nlu" / name
     for name in (
         "normalize.py",
+        "telex.py",
         "textclf.py",
         "rasa_components.py",
         "calibration.py",
