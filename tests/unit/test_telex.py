@@ -42,7 +42,8 @@ KEPT = [
     "hoa", "mat", "khau", "tien", "lỗi", "không",
     # English and brands (some would decode into a syllable: virus → víu, taxi → tãi, post → pót)
     "vneid", "shopee", "zalo", "facebook", "google", "email", "wifi", "virus", "taxi", "visa", "post",
-    "pizza", "bus", "gas", "ddos", "text", "next", "soft", "port", "best", "list", "onetouch", "postmart", "momo", "tiktok", "online", "iphone",
+    "pizza", "bus", "gas", "ddos", "text", "next", "soft", "port", "best", "list",
+    "onetouch", "postmart", "momo", "tiktok", "online", "iphone",
     # URLs, numbers, abbreviations, no vowel at all
     "www", "http", "2025", "lan2", "muc2", "sms", "otp", "mk", "dc", "ko",
 ]  # fmt: skip
