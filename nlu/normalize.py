@@ -1,13 +1,15 @@
 """One normaliser for Vietnamese text, shared by training data and live queries.
 
-Pure standard library on purpose: the Rasa environment (Python 3.10) imports it
-inside the Rasa pipeline, and the main environment (Python 3.11) imports it in the
-answer pipeline, so both sides produce byte-identical text.
+Standard library plus PyYAML (for the lexicon file) on purpose: the Rasa environment
+(Python 3.10) imports it inside the Rasa pipeline, and the main environment (Python 3.11)
+imports it in the answer pipeline, so both sides produce byte-identical text.
 
 Steps: Unicode compatibility normalisation to NFC, removal of invisible
 characters, lower case, Telex/VNI keystrokes left unconverted decoded (``caif`` →
 ``cài``, see ``nlu.telex``), canonical tone placement (``hoà`` → ``hòa``), and
-expansion of common chat and domain abbreviations (``ko`` → ``không``).
+expansion of common chat and domain abbreviations (``ko`` → ``không``), and the names of
+concepts described without their name (``ứng dụng của công an`` → ``vneid`` added; see
+``nlu.lexicon``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from nlu.lexicon import lexicon
 from nlu.telex import decode_token
 
 __all__ = [
@@ -230,9 +233,10 @@ def tokenize(text: str) -> list[str]:
 
 
 def _expand(tokens: Iterable[str]) -> list[str]:
+    extra = lexicon().abbreviations
     out: list[str] = []
     for token in tokens:
-        out.extend(ABBREVIATIONS.get(token, token).split())
+        out.extend((ABBREVIATIONS.get(token) or extra.get(token) or token).split())
     return out
 
 
@@ -241,8 +245,13 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
     text = unicodedata.normalize("NFC", text.lower())
     text = _AMOUNT_RE.sub(lambda m: f"{m[1]} {_AMOUNT_UNITS.get(m[2], m[2])}", text)
-    words = [place_tone(token if token in ABBREVIATIONS else decode_token(token)) for token in tokenize(text)]
-    return " ".join(_expand(words))
+    known = lexicon().abbreviations
+    words = [
+        place_tone(token if token in ABBREVIATIONS or token in known else decode_token(token))
+        for token in tokenize(text)
+    ]
+    expanded = _expand(words)
+    return " ".join(expanded + lexicon().concepts_in(expanded))
 
 
 def fold_diacritics(text: str) -> str:

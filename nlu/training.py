@@ -31,6 +31,8 @@ _FINGERPRINTED_SOURCES = [
     for name in (
         "normalize.py",
         "telex.py",
+        "lexicon.py",
+        "lexicon.yaml",
         "textclf.py",
         "rasa_components.py",
         "calibration.py",

@@ -1,0 +1,59 @@
+"""The domain lexicon adds a concept's name when it is described, with or without diacritics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from nlu.lexicon import LEXICON_FILE, lexicon
+from nlu.normalize import normalize
+
+SAMPLE = {
+    "concepts": [
+        {"concept": "vneid", "phrases": ["ứng dụng của công an", "căn cước điện tử"], "source": "test"},
+        {"concept": "onetouch", "phrases": ["học online của bộ"], "source": "test"},
+    ],
+    "abbreviations": [{"abbr": "gks", "expansion": "giấy khai sinh", "source": "test"}],
+}
+
+
+def words(text: str) -> list[str]:
+    return text.split()
+
+
+def sample(tmp_path: Path) -> Path:
+    path = tmp_path / "lexicon.yaml"
+    path.write_text(yaml.safe_dump(SAMPLE, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_a_description_adds_the_name_with_or_without_diacritics(tmp_path: Path) -> None:
+    found = lexicon(sample(tmp_path))
+    assert found.concepts_in(words("cái ứng dụng của công an để làm giấy tờ")) == ["vneid"]
+    assert found.concepts_in(words("cai ung dung cua cong an de lam giay to")) == ["vneid"]
+    assert found.concepts_in(words("trang học online của bộ cho cán bộ")) == ["onetouch"]
+
+
+def test_nothing_added_without_a_whole_phrase_or_when_the_name_is_there(tmp_path: Path) -> None:
+    found = lexicon(sample(tmp_path))
+    assert found.concepts_in(words("ứng dụng của công ty")) == []
+    assert found.concepts_in(words("vneid là ứng dụng của công an à")) == []
+    assert found.abbreviations == {"gks": "giấy khai sinh"}
+
+
+def test_every_entry_of_the_real_lexicon_has_a_source() -> None:
+    if not LEXICON_FILE.exists():
+        return
+    data = yaml.safe_load(LEXICON_FILE.read_text(encoding="utf-8"))
+    assert all(entry.get("source") for entry in data["concepts"])
+    assert all(entry.get("source") for entry in data.get("abbreviations") or [])
+    assert all(len(phrase.split()) >= 2 for entry in data["concepts"] for phrase in entry["phrases"])
+
+
+def test_the_normaliser_uses_the_lexicon_file() -> None:
+    found = lexicon()
+    for phrase, concept in found.phrases[:20]:
+        assert normalize(" ".join(phrase)).split()[-len(concept) :] == list(concept) or " ".join(concept) in " ".join(
+            phrase
+        )
