@@ -33,17 +33,17 @@ class Lexicon:
     phrases: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]  # (folded phrase tokens, concept tokens)
     abbreviations: dict[str, str]
 
-    def concepts_in(self, tokens: list[str]) -> list[str]:
-        """The concept words to add for the phrases found in ``tokens`` (each concept once)."""
+    def concepts_in(self, tokens: list[str]) -> list[tuple[str, ...]]:
+        """The concepts whose phrases occur in ``tokens`` (whole tokens, diacritics ignored), once each."""
         folded = [_fold(token) for token in tokens]
-        added: list[str] = []
+        found: list[tuple[str, ...]] = []
         for phrase, concept in self.phrases:
             size = len(phrase)
-            if any(tuple(folded[i : i + size]) == phrase for i in range(len(folded) - size + 1)):
-                words = [word for word in concept if word not in added]
-                if " ".join(concept) not in " ".join(tokens):
-                    added.extend(words)
-        return added
+            if concept not in found and any(
+                tuple(folded[i : i + size]) == phrase for i in range(len(folded) - size + 1)
+            ):
+                found.append(concept)
+        return found
 
 
 def _tokens(text: str) -> tuple[str, ...]:

@@ -26,6 +26,7 @@ __all__ = [
     "fold_diacritics",
     "has_diacritics",
     "normalize",
+    "normalize_words",
     "place_tone",
     "tokenize",
 ]
@@ -40,6 +41,7 @@ _TOKEN_RE = re.compile(r"\w+(?:[./:@'&\-]\w+)*")
 # "10tr", "50k": amounts glued to their unit; split them before "k" can mean "không".
 _AMOUNT_RE = re.compile(r"(\d)(tr|triệu|k|nghìn|ngàn)\b")
 _AMOUNT_UNITS = {"tr": "triệu", "k": "nghìn", "ngàn": "nghìn"}
+_MAX_CONCEPT_ROUNDS = 4
 
 # Whole-token abbreviations seen in Vietnamese chat (nlu-notes.md counts) and in this
 # domain. Keys are written without diacritics *and* with them where people type both.
@@ -240,8 +242,8 @@ def _expand(tokens: Iterable[str]) -> list[str]:
     return out
 
 
-def normalize(text: str) -> str:
-    """Canonical form of a question: the only text the classifiers ever see."""
+def normalize_words(text: str) -> list[str]:
+    """The question's own words, normalised (no lexicon concepts added)."""
     text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
     text = unicodedata.normalize("NFC", text.lower())
     text = _AMOUNT_RE.sub(lambda m: f"{m[1]} {_AMOUNT_UNITS.get(m[2], m[2])}", text)
@@ -250,8 +252,27 @@ def normalize(text: str) -> str:
         place_tone(token if token in ABBREVIATIONS or token in known else decode_token(token))
         for token in tokenize(text)
     ]
-    expanded = _expand(words)
-    return " ".join(expanded + lexicon().concepts_in(expanded))
+    return _expand(words)
+
+
+def normalize(text: str) -> str:
+    """Canonical form of a question: the only text the classifiers ever see.
+
+    Idempotent: concept names added by the lexicon are themselves looked up until nothing new
+    comes, so normalising the result again adds nothing (the Rasa tokenizer normalises the
+    already normalised query once more, and must see the same text).
+    """
+    words = normalize_words(text)
+    for _ in range(_MAX_CONCEPT_ROUNDS):
+        added: list[str] = []
+        for concept in lexicon().concepts_in(words):
+            name = _expand(concept)
+            if f" {' '.join(name)} " not in f" {' '.join(words + added)} ":  # named already: nothing to add
+                added += name
+        if not added:
+            break
+        words += added
+    return " ".join(words)
 
 
 def fold_diacritics(text: str) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from nlu.lexicon import LEXICON_FILE, lexicon
-from nlu.normalize import normalize
+from nlu.normalize import normalize, normalize_words
 
 SAMPLE = {
     "concepts": [
@@ -30,15 +30,14 @@ def sample(tmp_path: Path) -> Path:
 
 def test_a_description_adds_the_name_with_or_without_diacritics(tmp_path: Path) -> None:
     found = lexicon(sample(tmp_path))
-    assert found.concepts_in(words("cái ứng dụng của công an để làm giấy tờ")) == ["vneid"]
-    assert found.concepts_in(words("cai ung dung cua cong an de lam giay to")) == ["vneid"]
-    assert found.concepts_in(words("trang học online của bộ cho cán bộ")) == ["onetouch"]
+    assert found.concepts_in(words("cái ứng dụng của công an để làm giấy tờ")) == [("vneid",)]
+    assert found.concepts_in(words("cai ung dung cua cong an de lam giay to")) == [("vneid",)]
+    assert found.concepts_in(words("trang học online của bộ cho cán bộ")) == [("onetouch",)]
 
 
 def test_nothing_added_without_a_whole_phrase_or_when_the_name_is_there(tmp_path: Path) -> None:
     found = lexicon(sample(tmp_path))
     assert found.concepts_in(words("ứng dụng của công ty")) == []
-    assert found.concepts_in(words("vneid là ứng dụng của công an à")) == []
     assert found.abbreviations == {"gks": "giấy khai sinh"}
 
 
@@ -51,9 +50,9 @@ def test_every_entry_of_the_real_lexicon_has_a_source() -> None:
     assert all(len(phrase.split()) >= 2 for entry in data["concepts"] for phrase in entry["phrases"])
 
 
-def test_the_normaliser_uses_the_lexicon_file() -> None:
-    found = lexicon()
-    for phrase, concept in found.phrases[:20]:
-        assert normalize(" ".join(phrase)).split()[-len(concept) :] == list(concept) or " ".join(concept) in " ".join(
-            phrase
-        )
+def test_the_normaliser_adds_the_name_once() -> None:
+    assert normalize("cái ứng dụng của công an để làm giấy tờ").endswith(" vneid")
+    assert normalize("vneid là ứng dụng của công an à") == " ".join(normalize_words("vneid là ứng dụng của công an à"))
+    described = normalize("nhom thanh nien di tung nha chi ba con dung dien thoai")
+    assert described.startswith(" ".join(normalize_words("nhom thanh nien di tung nha chi ba con dung dien thoai")))
+    assert normalize(described) == described  # idempotent: a second pass adds nothing
