@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from nlu.lexicon import LEXICON_FILE, lexicon
@@ -41,17 +42,20 @@ def test_nothing_added_without_a_whole_phrase_or_when_the_name_is_there(tmp_path
     assert found.abbreviations == {"gks": "giấy khai sinh"}
 
 
-def test_every_entry_of_the_real_lexicon_has_a_source() -> None:
-    if not LEXICON_FILE.exists():
-        return
-    data = yaml.safe_load(LEXICON_FILE.read_text(encoding="utf-8"))
-    assert all(entry.get("source") for entry in data["concepts"])
-    assert all(entry.get("source") for entry in data.get("abbreviations") or [])
-    assert all(len(phrase.split()) >= 2 for entry in data["concepts"] for phrase in entry["phrases"])
+def test_every_entry_of_the_lexicon_files_has_a_source() -> None:
+    files = [path for path in (LEXICON_FILE, LEXICON_FILE.with_name("lexicon-draft.yaml")) if path.exists()]
+    assert files
+    for path in files:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        assert all(entry.get("source") for entry in data["concepts"]), path
+        assert all(entry.get("source") for entry in data.get("abbreviations") or []), path
+        assert all(len(phrase.split()) >= 2 for entry in data["concepts"] for phrase in entry["phrases"]), path
 
 
-def test_the_normaliser_adds_the_name_once() -> None:
-    assert normalize("cái ứng dụng của công an để làm giấy tờ").endswith(" vneid")
+def test_the_normaliser_adds_the_name_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("nlu.normalize.lexicon", lambda: lexicon(sample(tmp_path)))
+    added = normalize("cái ứng dụng của công an để làm giấy tờ")
+    assert added.endswith(" vneid") and normalize(added) == added
     assert normalize("vneid là ứng dụng của công an à") == " ".join(normalize_words("vneid là ứng dụng của công an à"))
     described = normalize("nhom thanh nien di tung nha chi ba con dung dien thoai")
     assert described.startswith(" ".join(normalize_words("nhom thanh nien di tung nha chi ba con dung dien thoai")))
