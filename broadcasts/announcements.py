@@ -119,22 +119,6 @@ class AnnouncementRepository:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def set_progress_message(self, announcement_id: int, message_id: int) -> None:
-        await self.session.execute(
-            update(Announcement)
-            .where(Announcement.id == announcement_id)
-            .values(progress_message_id=message_id, progress_updated_at=utc_now())
-            .execution_options(synchronize_session=False)
-        )
-
-    async def touch_progress(self, announcement_id: int, at: datetime | None = None) -> None:
-        await self.session.execute(
-            update(Announcement)
-            .where(Announcement.id == announcement_id)
-            .values(progress_updated_at=as_utc(at or utc_now()))
-            .execution_options(synchronize_session=False)
-        )
-
     async def recent_of(self, sender_user_id: int, limit: int) -> list[Announcement]:
         """The sender's latest announcements, newest first."""
         query = (

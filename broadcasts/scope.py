@@ -40,13 +40,3 @@ class Scope:
     @property
     def may_broadcast(self) -> bool:
         return self.kind is not ScopeKind.NOTHING
-
-    @property
-    def is_everything(self) -> bool:
-        return self.kind is ScopeKind.EVERYTHING
-
-    def allows(self, group_tags: Iterable[str]) -> bool:
-        """Whether a group with these canonical tags is within this scope."""
-        if self.kind is ScopeKind.EVERYTHING:
-            return True
-        return self.kind is ScopeKind.TAGGED and not self.tags.isdisjoint(group_tags)

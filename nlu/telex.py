@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["decode_keystrokes", "is_syllable"]
+__all__ = ["decode_token", "is_syllable"]
 
 
 def _words(text: str) -> frozenset[str]:
@@ -190,7 +190,3 @@ def decode_token(token: str) -> str:
     else:
         decoded = _telex(token)
     return decoded if decoded != token and is_syllable(decoded) else token
-
-
-def decode_keystrokes(tokens: list[str]) -> list[str]:
-    return [decode_token(token) for token in tokens]

@@ -103,20 +103,16 @@ async def on_tag_button(update: Update, context: BotContext) -> None:
     async with context.bot_data.sessions() as session, session.begin():
         groups = GroupRepository(session)
         group = await groups.by_chat(chat.id)
-        changed = group is not None
-        if group is None:
-            pass
-        elif isinstance(action, SetProvince) and action.province in PROVINCES:
-            await groups.set_province(chat.id, action.province)
-        elif isinstance(action, ClearCommune):
-            await groups.set_commune(chat.id, None)
-        elif isinstance(action, RemoveLabel) and action.index < len(group.labels):
-            await groups.remove_label(chat.id, str(group.labels[action.index]))
+        if group is not None and isinstance(action, SetProvince) and action.province in PROVINCES:
+            group = await groups.set_province(chat.id, action.province)
+        elif group is not None and isinstance(action, ClearCommune):
+            group = await groups.set_commune(chat.id, None)
+        elif group is not None and isinstance(action, RemoveLabel) and action.index < len(group.labels):
+            group = await groups.remove_label(chat.id, str(group.labels[action.index]))
         else:
-            changed = False
-        group = await groups.by_chat(chat.id) if changed else None
+            group = None  # no such group, or a button from an older tag message
         summary, keyboard = (tag_summary(group), _tag_keyboard(group)) if group is not None else ("", None)
-    if not changed:
+    if group is None:
         await query.answer(texts.MENU_EXPIRED)
         return
     await query.answer(texts.TAG_SAVED)
