@@ -35,6 +35,8 @@ class Lexicon:
 
     def concepts_in(self, tokens: list[str]) -> list[tuple[str, ...]]:
         """The concepts whose phrases occur in ``tokens`` (whole tokens, diacritics ignored), once each."""
+        if not self.phrases:  # no lexicon in use: nothing to fold on every question
+            return []
         folded = [_fold(token) for token in tokens]
         found: list[tuple[str, ...]] = []
         for phrase, concept in self.phrases:
