@@ -1,4 +1,4 @@
-"""The answer pipeline: normalise → classify → decide → format.
+"""The answer pipeline: normalise → classify (long messages also sentence by sentence) → decide → format.
 
 Plain code with no Telegram types, so the console, the Telegram handlers, the
 benchmarks and the tests all run exactly the same path.
@@ -6,6 +6,7 @@ benchmarks and the tests all run exactly the same path.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 
@@ -14,7 +15,8 @@ from answering.formatting import render_clarify, render_topic
 from knowledge.repository import KnowledgeSnapshot
 from nlu.decision import OUT_OF_SCOPE, Calibration, Decision, decide
 from nlu.normalize import normalize
-from nlu.resilient import ResilientClassifier, Source
+from nlu.reading import combine, parts
+from nlu.resilient import Classification, ResilientClassifier, Source
 
 # Questions longer than this are cut before classification (and the user is told).
 MAX_QUESTION_CHARS = 500
@@ -52,6 +54,19 @@ class AnswerPipeline:
         self.knowledge = knowledge
         self.calibration = calibration
 
+    async def _classify(self, kept: str, normalized: str) -> Classification:
+        """The whole message's ranking; for a long story, combined with its question sentences'
+        (``nlu.reading``), ranked concurrently."""
+        pieces = parts(kept)
+        if not pieces:
+            return await self.classifier.classify(normalized)
+        whole, *readings = await asyncio.gather(
+            self.classifier.classify(normalized), *(self.classifier.classify(normalize(piece)) for piece in pieces)
+        )
+        if any(reading.source is not Source.RASA for reading in (whole, *readings)):
+            return whole  # the fallback's thresholds were calibrated on whole messages
+        return Classification(combine(whole.ranking, [reading.ranking for reading in readings]), Source.RASA)
+
     async def answer(self, text: str) -> Reply:
         started = time.perf_counter()
         truncated = len(text) > MAX_QUESTION_CHARS
@@ -72,7 +87,7 @@ class AnswerPipeline:
                 truncated,
                 (time.perf_counter() - started) * 1000,
             )
-        classification = await self.classifier.classify(normalized)
+        classification = await self._classify(kept, normalized)
         # Rasa may know a topic that was retired from the knowledge base since training.
         ranking = [
             (label, score)

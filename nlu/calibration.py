@@ -1,19 +1,23 @@
 """Choosing the decision thresholds from data.
 
 How (also in the README):
-1. Rankings of questions the model was not trained on. Preferably the
-   calibration set (``nlu/calibration_questions.yaml``: realistic questions written
-   apart from the training examples, never trained on), ranked by the classifier
-   Rasa runs, trained on all examples. Without it: out-of-fold rankings from
-   5-fold stratified cross-validation over the examples, each held-out question
-   scored as written and without diacritics. The lexical fallback is scored the
-   same way (leave-one-out without a calibration set).
-2. A grid search over (answer, margin) picks the thresholds with the best
-   utility: +1 for a right answer or a refused out-of-scope question, −4 for a
-   wrong answer (a wrong answer about a public service or a scam costs a
-   villager money or a trip). On the calibration set every question counts once;
-   in cross-validation in-scope and out-of-scope are averaged separately, because
-   the share of out-of-scope examples we wrote is arbitrary.
+1. Rankings of questions the model was not trained on, from two sources pooled:
+   out-of-fold rankings from 5-fold stratified cross-validation over the training
+   examples (each held-out example scored as written and without diacritics), and the
+   calibration sets (``nlu/calibration_questions.yaml`` and ``nlu/calibration_blind.yaml``:
+   realistic questions written apart from training, the second one blind, from the topics'
+   scope lines only) ranked by the classifier trained on all examples. Every ranking reads
+   a message the way the answer pipeline does (``nlu.reading``: long messages sentence by
+   sentence too). The lexical fallback is calibrated on the calibration sets alone
+   (leave-one-out over the examples without them).
+2. A grid search over (answer, margin) picks the thresholds with the best mean
+   utility per question. The utility: +1 for a right answer or a refused out-of-scope
+   question; −4 for a wrong answer (a wrong answer about a public service or a scam costs
+   a villager money or a trip, and the trust that makes them ask again); 0 for refusing
+   an in-scope question (not free: it loses the +1 and sends the member to a person);
+   +0.3 for a clarification that offers the right topic, −0.3 for offering topics to an
+   out-of-scope question. Without a calibration set, in-scope and out-of-scope are
+   averaged separately, because the share of out-of-scope examples we wrote is arbitrary.
 3. Below the answer threshold, the clarify band ("Ý bạn là…") is made as wide as
    possible while at most 5% of the out-of-scope questions would be offered a
    clarification instead of an honest "I don't know".
@@ -23,13 +27,16 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
 from nlu.decision import OUT_OF_SCOPE, Decision, Thresholds, decide
 from nlu.lexical import LexicalClassifier
 from nlu.normalize import fold_diacritics, normalize
+from nlu.reading import rank_messages
 from nlu.textclf import Ranking, TopicClassifier
 
 WRONG_ANSWER_COST = 4.0
@@ -55,36 +62,58 @@ def _folds(examples: Mapping[str, Sequence[str]], k: int, seed: int) -> list[lis
     return folds
 
 
-def cross_validated(
-    examples: Mapping[str, Sequence[str]], *, k: int = 5, seed: int = 42, progress: bool = False
+def _fit(pairs: Sequence[tuple[str, str]], settings: Mapping[str, Any]) -> TopicClassifier:
+    return TopicClassifier(**settings).fit([text for _, text in pairs], [intent for intent, _ in pairs])
+
+
+def _score_fold(
+    train: list[tuple[str, str]], held_out: list[tuple[str, str]], settings: dict[str, Any]
 ) -> list[Scored]:
-    """Out-of-fold rankings of the topic classifier (as written and without diacritics)."""
+    """One fold: train on the rest; rank each held-out example as written and without diacritics,
+    read the way the answer pipeline reads messages (long ones sentence by sentence too)."""
+    classifier = _fit(train, settings)
+    texts = [text for _, text in held_out]
+    views = texts + [fold_diacritics(text) for text in texts]
+    golds = [intent for intent, _ in held_out] * 2
+    return [Scored(g, r) for g, r in zip(golds, rank_messages(views, classifier.rank_normalized), strict=True)]
+
+
+def cross_validated(
+    examples: Mapping[str, Sequence[str]],
+    *,
+    settings: Mapping[str, Any] | None = None,
+    k: int = 5,
+    seed: int = 42,
+    workers: int = 1,
+) -> list[Scored]:
+    """Out-of-fold rankings of the topic classifier, folds trained in ``workers`` processes."""
     folds = _folds(examples, k, seed)
-    scored: list[Scored] = []
-    for index, held_out in enumerate(folds):
-        train = [pair for j, fold in enumerate(folds) if j != index for pair in fold]
-        classifier = TopicClassifier(seed=seed).fit([t for _, t in train], [i for i, _ in train])
-        texts = [normalize(text) for _, text in held_out]
-        views = texts + [fold_diacritics(text) for text in texts]
-        golds = [intent for intent, _ in held_out] * 2
-        scored.extend(Scored(g, r) for g, r in zip(golds, classifier.rank_normalized(views), strict=True))
-        if progress:
-            print(f"  calibration fold {index + 1}/{k} done", flush=True)
-    return scored
+    jobs = [
+        ([pair for j, fold in enumerate(folds) if j != index for pair in fold], held_out, dict(settings or {}))
+        for index, held_out in enumerate(folds)
+    ]
+    if workers <= 1:
+        results = [_score_fold(*job) for job in jobs]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(_score_fold, *zip(*jobs, strict=True)))
+    return [sample for fold in results for sample in fold]
 
 
 def held_out_rankings(
-    examples: Mapping[str, Sequence[str]], questions: Sequence[tuple[str, str]], *, seed: int = 42
+    examples: Mapping[str, Sequence[str]],
+    questions: Sequence[tuple[str, str]],
+    *,
+    settings: Mapping[str, Any] | None = None,
 ) -> tuple[list[Scored], list[Scored]]:
     """Rankings of a calibration set by the topic classifier and the lexical fallback, both
     trained on all ``examples`` (the questions themselves are never trained on)."""
-    texts = [text for intent, items in examples.items() for text in items]
-    labels = [intent for intent, items in examples.items() for _ in items]
-    classifier = TopicClassifier(seed=seed).fit(texts, labels)
-    normalized = [normalize(text) for _, text in questions]
+    pairs = [(intent, text) for intent, items in examples.items() for text in items]
+    classifier = _fit(pairs, dict(settings or {}))
     golds = [gold for gold, _ in questions]
-    topic = [Scored(g, r) for g, r in zip(golds, classifier.rank_normalized(normalized), strict=True)]
-    lexical = LexicalClassifier(examples).rank_normalized(normalized)
+    texts = [text for _, text in questions]
+    topic = [Scored(g, r) for g, r in zip(golds, rank_messages(texts, classifier.rank_normalized), strict=True)]
+    lexical = LexicalClassifier(examples).rank_normalized([normalize(text) for text in texts])
     return topic, [Scored(g, r) for g, r in zip(golds, lexical, strict=True)]
 
 

@@ -5,7 +5,8 @@ from the topics' scope lines only; never read by training or calibration), next 
 set. Questions may carry a ``kind`` (description, telex, abbreviation, long, near_miss, …):
 figures are printed per kind, with the topic pairs most often confused.
 
-- ours: normalise → the Rasa server (our Vietnamese pipeline) → calibrated decision;
+- ours: normalise → the Rasa server (our Vietnamese pipeline; long messages also sentence by
+  sentence, ``nlu.reading``) → calibrated decision;
 - baseline (a): Rasa's default-style pipeline (WhitespaceTokenizer, word and char_wb 1–4
   CountVectorsFeaturizers, DIETClassifier), trained on the same generated data, with
   the decision of Rasa's FallbackClassifier at its default threshold 0.3;
@@ -34,6 +35,7 @@ from nlu.calibration import Scored, utility
 from nlu.client import RasaClient
 from nlu.decision import OUT_OF_SCOPE, Decision, Thresholds, Verdict, decide
 from nlu.normalize import has_diacritics, normalize
+from nlu.reading import combine, parts
 from nlu.server import LocalRasaServer, current_model
 from nlu.settings import PROJECT_ROOT, NluSettings
 from nlu.training import (
@@ -176,9 +178,14 @@ async def rank_with_rasa(url: str, token: str, texts: Sequence[str], timeout: fl
         client = RasaClient(url, token, timeout=max(timeout, 10.0), http=http)
         limit = asyncio.Semaphore(16)
 
-        async def one(text: str) -> Ranking:
+        async def parse(text: str) -> Ranking:
             async with limit:
                 return await client.parse(normalize(text))
+
+        async def one(text: str) -> Ranking:
+            """Read as the answer pipeline reads: long messages sentence by sentence too."""
+            whole, *readings = await asyncio.gather(parse(text), *(parse(part) for part in parts(text)))
+            return combine(whole, readings)
 
         return list(await asyncio.gather(*(one(text) for text in texts)))
 

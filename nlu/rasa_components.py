@@ -8,7 +8,9 @@ main environment. Modelled on Rasa's ``WhitespaceTokenizer`` and
   answer pipeline runs) and stores the accent-folded form of every token as its lemma.
 - ``VietnameseTopicClassifier`` wraps :class:`nlu.textclf.TopicClassifier`, which adds
   folded features and stripped copies of the training questions so that text typed
-  without diacritics keeps its accuracy.
+  without diacritics keeps its accuracy. Its settings in ``config.yml`` must match the
+  defaults of :class:`~nlu.textclf.TopicClassifier`, which calibration trains in-process
+  (a test checks).
 """
 
 from __future__ import annotations
@@ -84,7 +86,14 @@ class VietnameseTopicClassifier(IntentClassifier, GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {"C": 20.0, "random_seed": 42, "ranking_length": 10}
+        return {
+            "model": "svm",
+            "C": 0.5,
+            "temperature": 8.0,
+            "out_of_scope_weight": 4.0,
+            "random_seed": 42,
+            "ranking_length": 10,
+        }
 
     def __init__(
         self,
@@ -118,7 +127,13 @@ class VietnameseTopicClassifier(IntentClassifier, GraphComponent):
         if not examples:
             logger.warning("No intent examples; the topic classifier was not trained.")
             return self._resource
-        classifier = TopicClassifier(c=float(self.config["C"]), seed=int(self.config["random_seed"]))
+        classifier = TopicClassifier(
+            model=self.config["model"],
+            c=float(self.config["C"]),
+            temperature=float(self.config["temperature"]),
+            out_of_scope_weight=float(self.config["out_of_scope_weight"]),
+            seed=int(self.config["random_seed"]),
+        )
         classifier.fit_normalized([self._normalized_text(e) for e in examples], [e.get(INTENT) for e in examples])
         self._classifier = classifier
         with self._model_storage.write_to(self._resource) as model_dir:

@@ -21,6 +21,7 @@ from nlu.settings import PROJECT_ROOT, NluSettings
 
 RASA_PROJECT = PROJECT_ROOT / "nlu" / "rasa_project"
 CALIBRATION_QUESTIONS = PROJECT_ROOT / "nlu" / "calibration_questions.yaml"
+CALIBRATION_FILES = (CALIBRATION_QUESTIONS, PROJECT_ROOT / "nlu" / "calibration_blind.yaml")
 CONFIG = RASA_PROJECT / "config.yml"
 BASELINE_CONFIG = RASA_PROJECT / "config_baseline.yml"
 MANIFEST = "manifest.json"
@@ -31,6 +32,7 @@ _FINGERPRINTED_SOURCES = [
     for name in (
         "normalize.py",
         "telex.py",
+        "reading.py",
         "lexicon.py",
         "lexicon.yaml",
         "textclf.py",
@@ -40,6 +42,7 @@ _FINGERPRINTED_SOURCES = [
         "lexical.py",
         "requirements.txt",
         "calibration_questions.yaml",
+        "calibration_blind.yaml",
     )
     if (PROJECT_ROOT / "nlu" / name).exists()
 ]
@@ -105,6 +108,29 @@ def load_calibration_questions(path: Path, examples: Mapping[str, Sequence[str]]
     return pairs
 
 
+# config.yml key of the topic classifier -> TopicClassifier keyword
+_CLASSIFIER_KEYS = {
+    "model": "model",
+    "C": "c",
+    "temperature": "temperature",
+    "out_of_scope_weight": "out_of_scope_weight",
+}
+
+
+def classifier_settings(config: Path = CONFIG) -> dict[str, object]:
+    """The topic classifier's settings in Rasa's config.yml, as TopicClassifier keywords, so that
+    calibration trains in-process exactly the model Rasa trains."""
+    data = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    for component in data.get("pipeline") or []:
+        if str(component.get("name", "")).endswith("VietnameseTopicClassifier"):
+            settings: dict[str, object] = {
+                keyword: component[key] for key, keyword in _CLASSIFIER_KEYS.items() if key in component
+            }
+            settings["seed"] = int(component.get("random_seed", SEED))
+            return settings
+    raise TrainingError(f"{config.name} has no VietnameseTopicClassifier")
+
+
 def fingerprint(
     examples: Mapping[str, Sequence[str]], config: Path = CONFIG, sources: Sequence[Path] = _FINGERPRINTED_SOURCES
 ) -> str:
@@ -157,9 +183,8 @@ def rasa_environment() -> dict[str, str]:
     return env
 
 
-def train_rasa_model(settings: NluSettings, config: Path, data: Path, out_dir: Path, name: str) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    command = [
+def _rasa_train_command(settings: NluSettings, config: Path, data: Path, out_dir: Path, name: str) -> list[str]:
+    return [
         str(rasa_executable(settings)),
         "train",
         "nlu",
@@ -172,16 +197,48 @@ def train_rasa_model(settings: NluSettings, config: Path, data: Path, out_dir: P
         "--fixed-model-name",
         name,
     ]
-    print(f"  $ {' '.join(command)}", flush=True)
-    result = subprocess.run(command, cwd=RASA_PROJECT, env=rasa_environment(), check=False)
-    model = out_dir / f"{name}.tar.gz"
-    if result.returncode != 0 or not model.exists():
-        raise TrainingError(f"rasa train failed with exit code {result.returncode}")
+
+
+def _finish_rasa(process: subprocess.Popen[bytes], model: Path) -> Path:
+    returncode = process.wait()
+    if returncode != 0 or not model.exists():
+        raise TrainingError(f"rasa train failed with exit code {returncode}")
     return model
 
 
+def train_rasa_model(settings: NluSettings, config: Path, data: Path, out_dir: Path, name: str) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    command = _rasa_train_command(settings, config, data, out_dir, name)
+    print(f"  $ {' '.join(command)}", flush=True)
+    process = subprocess.Popen(command, cwd=RASA_PROJECT, env=rasa_environment())
+    return _finish_rasa(process, out_dir / f"{name}.tar.gz")
+
+
+def _calibrate(examples: Mapping[str, Sequence[str]]) -> tuple[Calibration, dict[str, object]]:
+    """Thresholds from cross-validation plus the calibration sets (see ``nlu.calibration``)."""
+    settings = classifier_settings()
+    questions = [pair for path in CALIBRATION_FILES for pair in load_calibration_questions(path, examples)]
+    folds = cross_validated(examples, settings=settings, seed=SEED)
+    if questions:
+        held_out, lexical_samples = held_out_rankings(examples, questions, settings=settings)
+    else:
+        held_out, lexical_samples = [], leave_one_out_lexical(examples)
+    rasa_thresholds, rasa_utility = choose_thresholds(folds + held_out, pooled=bool(questions))
+    lexical_thresholds, lexical_utility = choose_thresholds(lexical_samples, pooled=bool(questions))
+    notes: dict[str, object] = {
+        "calibrated_on": f"5-fold cross-validation ({len(folds)} rankings) + {len(questions)} calibration questions",
+        "rasa_utility": round(rasa_utility, 4),
+        "lexical_utility": round(lexical_utility, 4),
+    }
+    return Calibration(rasa=rasa_thresholds, lexical=lexical_thresholds), notes
+
+
 def train(settings: NluSettings, *, force: bool = False) -> Manifest:
-    """Train and calibrate unless the current model already matches data and code."""
+    """Train and calibrate unless the current model already matches data and code.
+
+    Rasa trains in a subprocess while calibration runs here, so the two share the machine's
+    cores instead of taking turns.
+    """
     examples = load_examples(settings.training_examples)
     print_counts = sum(map(len, examples.values()))
     fp = fingerprint(examples)
@@ -193,30 +250,28 @@ def train(settings: NluSettings, *, force: bool = False) -> Manifest:
     print(f"[1/4] {print_counts} examples in {len(examples)} intents (fingerprint {fp[:12]})", flush=True)
     data_path = RASA_PROJECT / "data" / "nlu.yml"
     write_rasa_data(examples, data_path)
-    print(f"[2/4] training the Rasa model (seed {SEED})", flush=True)
+    print(f"[2/4] training the Rasa model (seed {SEED}) in the background", flush=True)
     name = f"nlu-{fp[:12]}"
-    model = train_rasa_model(settings, CONFIG, data_path, settings.model_dir, name)
-    questions = load_calibration_questions(CALIBRATION_QUESTIONS, examples)
-    if questions:
-        print(f"[3/4] calibrating thresholds on {len(questions)} held-out calibration questions", flush=True)
-        topic_samples, lexical_samples = held_out_rankings(examples, questions, seed=SEED)
-    else:
-        print("[3/4] calibrating thresholds on 5-fold cross-validation", flush=True)
-        topic_samples = cross_validated(examples, seed=SEED, progress=True)
-        lexical_samples = leave_one_out_lexical(examples)
-    pooled = bool(questions)
-    rasa_thresholds, rasa_utility = choose_thresholds(topic_samples, pooled=pooled)
-    lexical_thresholds, lexical_utility = choose_thresholds(lexical_samples, pooled=pooled)
+    settings.model_dir.mkdir(parents=True, exist_ok=True)
+    command = _rasa_train_command(settings, CONFIG, data_path, settings.model_dir, name)
+    print(f"  $ {' '.join(command)}", flush=True)
+    process = subprocess.Popen(command, cwd=RASA_PROJECT, env=rasa_environment())
+    try:
+        print("[3/4] calibrating thresholds on cross-validation and the calibration sets", flush=True)
+        calibration, calibration_notes = _calibrate(examples)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    model = _finish_rasa(process, settings.model_dir / f"{name}.tar.gz")
     manifest = Manifest(
         fingerprint=fp,
         model_file=model.name,
-        calibration=Calibration(rasa=rasa_thresholds, lexical=lexical_thresholds),
+        calibration=calibration,
         notes={
             "examples": print_counts,
             "intents": len(examples),
-            "calibrated_on": "calibration questions" if questions else "cross-validation",
-            "rasa_utility": round(rasa_utility, 4),
-            "lexical_utility": round(lexical_utility, 4),
+            **calibration_notes,
             "train_seconds": round(time.monotonic() - started, 1),
         },
     )
@@ -225,7 +280,7 @@ def train(settings: NluSettings, *, force: bool = False) -> Manifest:
         if old.name != model.name:
             old.unlink()
     print(f"[4/4] done in {manifest.notes['train_seconds']} s: {model.name}", flush=True)
-    print(f"      thresholds rasa={rasa_thresholds.to_dict()} lexical={lexical_thresholds.to_dict()}")
+    print(f"      thresholds rasa={calibration.rasa.to_dict()} lexical={calibration.lexical.to_dict()}")
     return manifest
 
 
