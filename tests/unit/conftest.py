@@ -110,6 +110,7 @@ class FakeRasa:
 
     def __init__(self, ranking: Ranking | None = None) -> None:
         self.ranking: Ranking = ranking or []
+        self.by_text: dict[str, Ranking] = {}  # a ranking for one normalised text, else ``ranking``
         self.up = True
         self.calls: list[str] = []
 
@@ -117,7 +118,7 @@ class FakeRasa:
         self.calls.append(text)
         if not self.up:
             raise NluUnavailable("fake Rasa is down")
-        return list(self.ranking)
+        return list(self.by_text.get(text, self.ranking))
 
 
 @pytest.fixture

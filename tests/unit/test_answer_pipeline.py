@@ -11,7 +11,7 @@ import texts
 from answering.formatting import render_clarify, render_topic
 from answering.pipeline import MAX_QUESTION_CHARS, AnswerPipeline
 from knowledge.repository import KnowledgeSnapshot
-from nlu.decision import OUT_OF_SCOPE, Calibration, Decision, Thresholds
+from nlu.decision import OUT_OF_SCOPE, Calibration, Decision, Thresholds, decide
 from nlu.lexical import LexicalClassifier
 from nlu.normalize import normalize
 from nlu.resilient import ResilientClassifier, Source
@@ -131,3 +131,33 @@ async def test_json_contract(pipeline: AnswerPipeline, fake_rasa: FakeRasa) -> N
         "confidence": 0.8765,
         "answer": reply.answer,
     }
+
+
+LONG_STORY = (
+    "Mẹ em năm nay 70 tuổi, ở quê một mình. Hôm qua có người gọi xưng là công an xã. "
+    "Họ bảo mẹ em cài một ứng dụng qua đường link. Em phải làm sao để mẹ không bị lừa?"
+)
+
+
+async def test_a_long_story_is_also_read_by_its_question_sentence(
+    pipeline: AnswerPipeline, fake_rasa: FakeRasa
+) -> None:
+    question = normalize("Em phải làm sao để mẹ không bị lừa?")
+    fake_rasa.ranking = [("attt_bi_lua", 0.375), (TOPIC, 0.3125), (OUT_OF_SCOPE, 0.3125)]  # the whole: unsure
+    fake_rasa.by_text[question] = [(TOPIC, 0.9375), ("attt_bi_lua", 0.0625)]
+    reply = await pipeline.answer(LONG_STORY)
+    assert sorted(fake_rasa.calls) == sorted([normalize(LONG_STORY), question])
+    assert (reply.decision, reply.topic) == (Decision.ANSWER, TOPIC)
+    assert reply.confidence == (0.3125 + 0.9375) / 2 and reply.normalized == normalize(LONG_STORY)
+
+
+async def test_a_long_story_falls_back_to_the_whole_when_rasa_is_down(
+    pipeline: AnswerPipeline, fake_rasa: FakeRasa, lexical: LexicalClassifier
+) -> None:
+    """The fallback's thresholds were calibrated on whole messages: its sentences are not mixed in."""
+    fake_rasa.up = False
+    reply = await pipeline.answer(LONG_STORY)
+    whole = decide(lexical.rank_normalized([normalize(LONG_STORY)])[0], NEVER_ANSWER)
+    sentence = decide(lexical.rank_normalized([normalize("Em phải làm sao để mẹ không bị lừa?")])[0], NEVER_ANSWER)
+    assert whole.confidence != sentence.confidence  # the test can tell the two apart
+    assert reply.source is Source.LEXICAL and reply.confidence == whole.confidence

@@ -29,3 +29,13 @@ def test_chosen_thresholds_prefer_refusing_to_answering_wrongly() -> None:
     assert decide(confident[0].ranking, thresholds).decision is Decision.ANSWER
     assert decide(shaky_wrong[0].ranking, thresholds).decision is Decision.CLARIFY
     assert decide(oos[0].ranking, thresholds).decision is Decision.UNKNOWN
+
+
+def test_calibration_trains_the_classifier_rasa_is_configured_with() -> None:
+    from nlu.textclf import TopicClassifier
+    from nlu.training import classifier_settings
+
+    settings = classifier_settings()
+    assert settings == {"model": "svm", "c": 0.5, "temperature": 8.0, "out_of_scope_weight": 4.0, "seed": 42}
+    classifier = TopicClassifier(**settings)  # type: ignore[arg-type]
+    assert (classifier.model, classifier.c, classifier.temperature) == ("svm", 0.5, 8.0)
