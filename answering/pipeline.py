@@ -49,15 +49,23 @@ class Reply:
 
 
 class AnswerPipeline:
-    def __init__(self, classifier: ResilientClassifier, knowledge: KnowledgeSnapshot, calibration: Calibration) -> None:
+    def __init__(
+        self,
+        classifier: ResilientClassifier,
+        knowledge: KnowledgeSnapshot,
+        calibration: Calibration,
+        *,
+        read_long_messages: bool = True,
+    ) -> None:
         self.classifier = classifier
         self.knowledge = knowledge
         self.calibration = calibration
+        self.read_long_messages = read_long_messages  # off only to measure what reading them costs
 
     async def _classify(self, kept: str, normalized: str) -> Classification:
         """The whole message's ranking; for a long story, combined with its question sentences'
         (``nlu.reading``), ranked concurrently."""
-        pieces = parts(kept)
+        pieces = parts(kept) if self.read_long_messages else []
         if not pieces:
             return await self.classifier.classify(normalized)
         whole, *readings = await asyncio.gather(

@@ -159,7 +159,8 @@ def main() -> int:
         print(line)
     print("\nblind set, handled right by kind:")
     kinds = sorted({k for *_, blind in results for k in blind.figures_by_kind()})
-    print(f"{'':42s}" + "".join(f"{k[:13]:>14s}" for k in kinds))
+    short = {"no_diacritics (any)": "no-diac (all)", "no_diacritics": "no-diac kind", "abbreviation": "abbreviation"}
+    print(f"{'':42s}" + "".join(f"{short.get(k, k)[:13]:>14s}" for k in kinds))
     for row, *_, blind in results:
         by_kind = blind.figures_by_kind()
         print(f"{row.name:42s}" + "".join(f"{by_kind.get(k, (0.0, 0))[0]:14.1%}" for k in kinds))
