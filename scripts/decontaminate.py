@@ -5,6 +5,7 @@ questions, but short questions ("Voso là gì") are often written the same way b
 different people. Run after adding examples; it edits the content files in place.
 
     .venv/bin/python scripts/decontaminate.py ../shared/spec/dev-questions.yaml [--ratio 0.8]
+    .venv/bin/python scripts/decontaminate.py nlu/eval/blind_questions.yaml
 """
 
 from __future__ import annotations
@@ -24,13 +25,23 @@ from knowledge.validation import example_key
 CONTENT = Path(__file__).resolve().parents[1] / "knowledge" / "content"
 
 
+def repeats(text: str, held_out: list[str], ratio: float = 0.8) -> bool:
+    """Whether ``text`` is at least ``ratio`` similar to one of the ``held_out`` keys (``example_key``)."""
+    key = example_key(text)
+    return any(difflib.SequenceMatcher(None, key, q).ratio() >= ratio for q in held_out)
+
+
+def held_out_keys(path: Path) -> list[str]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [example_key(str(q["text"])) for q in data["questions"]]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("questions", type=Path)
     parser.add_argument("--ratio", type=float, default=0.8, help="similarity at or above which an example goes")
     args = parser.parse_args()
-    data = yaml.safe_load(args.questions.read_text(encoding="utf-8"))
-    held_out = [example_key(str(q["text"])) for q in data["questions"]]
+    held_out = held_out_keys(args.questions)
     removed = 0
     for path in sorted(CONTENT.glob("*.yaml")):
         if path.name == "domains.yaml":
@@ -42,12 +53,10 @@ def main() -> int:
                 value = yaml.safe_load(item.group(1)) if item else None
             except yaml.YAMLError:  # a list line inside an answer block, not an example
                 value = None
-            if isinstance(value, str):
-                key = example_key(value)
-                if any(difflib.SequenceMatcher(None, key, q).ratio() >= args.ratio for q in held_out):
-                    print(f"{path.name}: removed {value!r}")
-                    removed += 1
-                    continue
+            if isinstance(value, str) and repeats(value, held_out, args.ratio):
+                print(f"{path.name}: removed {value!r}")
+                removed += 1
+                continue
             kept.append(line)
         path.write_text("\n".join(kept), encoding="utf-8")
     calibration = CONTENT.parents[1] / "nlu" / "calibration_questions.yaml"
@@ -55,8 +64,7 @@ def main() -> int:
         items = yaml.safe_load(calibration.read_text(encoding="utf-8"))["questions"]
         kept_items = []
         for item in items:
-            key = example_key(str(item["text"]))
-            if any(difflib.SequenceMatcher(None, key, q).ratio() >= args.ratio for q in held_out):
+            if repeats(str(item["text"]), held_out, args.ratio):
                 print(f"{calibration.name}: removed {item['text']!r}")
                 removed += 1
             else:
