@@ -29,7 +29,8 @@ def test_training_and_calibration_never_read_it() -> None:
         if "blind_questions" in path.read_text(encoding="utf-8")
         or "BLIND_QUESTIONS" in path.read_text(encoding="utf-8")
     ]
-    assert readers == [Path("nlu/evaluate.py")]
+    # evaluate reports on it; decontaminate only removes training examples that nearly repeat it.
+    assert sorted(readers) == [Path("nlu/evaluate.py"), Path("scripts/decontaminate.py")]
 
 
 def test_every_topic_is_covered_with_every_kind() -> None:
