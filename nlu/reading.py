@@ -16,10 +16,11 @@ calibration and evaluation (rankings from the in-process classifier) share them.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 
-OUT_OF_SCOPE = "out_of_scope"  # same label as nlu.decision; kept local to stay import-light
+from nlu.decision import OUT_OF_SCOPE
+from nlu.normalize import fold_diacritics, normalize
+
 Ranking = list[tuple[str, float]]
 
 # A message is "long" from this many words; shorter ones are read whole only.
@@ -59,16 +60,11 @@ _QUESTION_WORDS = frozenset(
 )
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
-    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-
-
 def is_question(sentence: str) -> bool:
     """A sentence that asks something: a question mark, or a Vietnamese question word."""
     if "?" in sentence:
         return True
-    return any(word in _QUESTION_WORDS for word in re.findall(r"\w+", _fold(sentence)))
+    return any(word in _QUESTION_WORDS for word in re.findall(r"\w+", fold_diacritics(sentence.lower())))
 
 
 def parts(text: str) -> list[str]:
@@ -114,8 +110,6 @@ def combine(whole: Ranking, part_rankings: Sequence[Ranking]) -> Ranking:
 def rank_messages(texts: Sequence[str], rank_normalized: Callable[[list[str]], list[Ranking]]) -> list[Ranking]:
     """Rank raw messages as the answer pipeline does: the whole, and the question sentences of
     long ones, combined. ``rank_normalized`` ranks texts already normalised (batched)."""
-    from nlu.normalize import normalize  # the pipeline normalises the same way
-
     wholes = rank_normalized([normalize(text) for text in texts])
     split = [parts(text) for text in texts]
     flat = [normalize(part) for pieces in split for part in pieces]

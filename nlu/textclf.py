@@ -33,7 +33,7 @@ from nlu.normalize import fold_diacritics, normalize
 
 Ranking = list[tuple[str, float]]
 ModelKind = Literal["svm", "logistic"]
-OUT_OF_SCOPE = "out_of_scope"
+OUT_OF_SCOPE = "out_of_scope"  # as nlu.decision, which needs Python 3.11; this module also runs in Rasa's 3.10
 
 
 def training_views(normalized: str) -> list[str]:

@@ -206,12 +206,19 @@ def _finish_rasa(process: subprocess.Popen[bytes], model: Path) -> Path:
     return model
 
 
-def train_rasa_model(settings: NluSettings, config: Path, data: Path, out_dir: Path, name: str) -> Path:
+def _start_rasa(
+    settings: NluSettings, config: Path, data: Path, out_dir: Path, name: str
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """``rasa train nlu`` as a child process, and the model file it will write."""
     out_dir.mkdir(parents=True, exist_ok=True)
     command = _rasa_train_command(settings, config, data, out_dir, name)
     print(f"  $ {' '.join(command)}", flush=True)
     process = subprocess.Popen(command, cwd=RASA_PROJECT, env=rasa_environment())
-    return _finish_rasa(process, out_dir / f"{name}.tar.gz")
+    return process, out_dir / f"{name}.tar.gz"
+
+
+def train_rasa_model(settings: NluSettings, config: Path, data: Path, out_dir: Path, name: str) -> Path:
+    return _finish_rasa(*_start_rasa(settings, config, data, out_dir, name))
 
 
 def _calibrate(examples: Mapping[str, Sequence[str]]) -> tuple[Calibration, dict[str, object]]:
@@ -252,10 +259,7 @@ def train(settings: NluSettings, *, force: bool = False) -> Manifest:
     write_rasa_data(examples, data_path)
     print(f"[2/4] training the Rasa model (seed {SEED}) in the background", flush=True)
     name = f"nlu-{fp[:12]}"
-    settings.model_dir.mkdir(parents=True, exist_ok=True)
-    command = _rasa_train_command(settings, CONFIG, data_path, settings.model_dir, name)
-    print(f"  $ {' '.join(command)}", flush=True)
-    process = subprocess.Popen(command, cwd=RASA_PROJECT, env=rasa_environment())
+    process, model_path = _start_rasa(settings, CONFIG, data_path, settings.model_dir, name)
     try:
         print("[3/4] calibrating thresholds on cross-validation and the calibration sets", flush=True)
         calibration, calibration_notes = _calibrate(examples)
@@ -263,7 +267,7 @@ def train(settings: NluSettings, *, force: bool = False) -> Manifest:
         process.kill()
         process.wait()
         raise
-    model = _finish_rasa(process, settings.model_dir / f"{name}.tar.gz")
+    model = _finish_rasa(process, model_path)
     manifest = Manifest(
         fingerprint=fp,
         model_file=model.name,

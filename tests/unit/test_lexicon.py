@@ -49,7 +49,9 @@ def test_every_entry_of_the_lexicon_files_has_a_source() -> None:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         assert all(entry.get("source") for entry in data.get("concepts") or []), path
         assert all(entry.get("source") for entry in data.get("abbreviations") or []), path
-        assert all(len(phrase.split()) >= 2 for entry in data.get("concepts") or [] for phrase in entry["phrases"]), path
+        assert all(len(phrase.split()) >= 2 for entry in data.get("concepts") or [] for phrase in entry["phrases"]), (
+            path
+        )
 
 
 def test_the_normaliser_adds_the_name_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

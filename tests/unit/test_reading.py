@@ -58,7 +58,10 @@ def test_rank_messages_batches_whole_messages_and_their_questions() -> None:
 
     def rank(texts: list[str]) -> list[list[tuple[str, float]]]:
         seen.append(texts)
-        return [[("attt_gia_danh_cong_an", 0.9 if "lừa" in text and len(text) < 60 else 0.4), ("out_of_scope", 0.1)] for text in texts]
+        return [
+            [("attt_gia_danh_cong_an", 0.9 if "lừa" in text and len(text) < 60 else 0.4), ("out_of_scope", 0.1)]
+            for text in texts
+        ]
 
     rankings = rank_messages(["vneid là gì", STORY], rank)
     assert len(seen) == 2 and len(seen[0]) == 2 and len(seen[1]) == 1  # wholes, then the one question sentence
