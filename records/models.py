@@ -1,19 +1,14 @@
-"""Question records and hand-off requests: Telegram ids only, never names or phone numbers."""
+"""Question records: Telegram ids only, never names or phone numbers (hand-offs are ``support`` tickets)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Integer, SmallInteger, String, Text
+from sqlalchemy import BigInteger, DateTime, Float, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.base import Base, utc_now
-
-
-class HandoffStatus(StrEnum):
-    WAITING = "waiting"
+from storage.base import Base
 
 
 class QuestionRecord(Base):
@@ -39,17 +34,3 @@ class QuestionRecord(Base):
     nlu_source: Mapped[str] = mapped_column(String(8))
     feedback: Mapped[int | None] = mapped_column(SmallInteger, default=None)
     chosen_topic_id: Mapped[str | None] = mapped_column(String(64), default=None)
-
-
-class HandoffRequest(Base):
-    """A question a member asked to pass to a human helper; answered in a later feature."""
-
-    __tablename__ = "handoff_requests"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    record_id: Mapped[int] = mapped_column(ForeignKey("question_records.id"), unique=True)
-    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    chat_id: Mapped[int] = mapped_column(BigInteger)
-    question: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default=HandoffStatus.WAITING, index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)

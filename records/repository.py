@@ -1,4 +1,4 @@
-"""Question records and hand-off requests: the data the statistics and curation features read.
+"""Question records: the data the statistics and curation features read.
 
 Privacy: records keep Telegram ids, never names; anything that looks like a phone
 number is masked before it is stored.
@@ -20,8 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from records.models import HandoffRequest, HandoffStatus, QuestionRecord
-from storage.base import utc_now
+from records.models import QuestionRecord
 
 _PHONE_RE = re.compile(r"(?<!\d)(?:\+?84|0)(?:[\s.\-]?\d){8,10}(?!\d)")
 PHONE_MASK = "[số điện thoại]"
@@ -117,26 +116,3 @@ class RecordRepository:
         )
         excluded = set(exclude)
         return [str(t) for t, _ in (await self.session.execute(query)).all() if t not in excluded][:limit]
-
-    async def request_handoff(self, record: QuestionRecord) -> tuple[HandoffRequest, bool]:
-        """Store the question as waiting for a human; (request, created?) — pressing twice is harmless."""
-        existing = await self.session.scalar(select(HandoffRequest).where(HandoffRequest.record_id == record.id))
-        if existing is not None:
-            return existing, False
-        request = HandoffRequest(
-            record_id=record.id,
-            user_id=record.user_id,
-            chat_id=record.chat_id,
-            question=record.normalized_text,
-            status=HandoffStatus.WAITING,
-            created_at=utc_now(),
-        )
-        self.session.add(request)
-        await self.session.flush()
-        return request, True
-
-    async def waiting_handoffs(self) -> list[HandoffRequest]:
-        result = await self.session.scalars(
-            select(HandoffRequest).where(HandoffRequest.status == HandoffStatus.WAITING).order_by(HandoffRequest.id)
-        )
-        return list(result.all())

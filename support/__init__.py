@@ -1,0 +1,1 @@
+"""The support desk: tickets handed from the assistant to people, routed by province, never forgotten."""
