@@ -31,6 +31,7 @@ from bot.settings import BotSettings
 from nlu.settings import NluSettings
 from records.writer import RecordWriter
 from storage.settings import StorageSettings
+from support.settings import SupportSettings
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ def build_application(
     settings: BotSettings,
     nlu_settings: NluSettings | None = None,
     storage_settings: StorageSettings | None = None,
+    support_settings: SupportSettings | None = None,
 ) -> BotApplication:
     """The Application with every feature; resources open in post_init and close in post_shutdown."""
     if settings.telegram_bot_token is None:
@@ -69,7 +71,12 @@ def build_application(
     if urls is not None:
         builder = builder.base_url(urls[0]).base_file_url(urls[1])
     application: BotApplication = builder.build()  # type: ignore[assignment]
-    application.bot_data.configure(settings, nlu_settings or NluSettings(), storage_settings or StorageSettings())
+    application.bot_data.configure(
+        settings,
+        nlu_settings or NluSettings(),
+        storage_settings or StorageSettings(),
+        support_settings or SupportSettings(),
+    )
     register_all(application)
     application.add_error_handler(on_error)
     return application

@@ -7,8 +7,10 @@ settings, and ``post_init`` (``bot.app``) opens the resources. Handlers read typ
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,7 +22,9 @@ from answering.service import AnswerService
 from bot.settings import BotSettings
 from knowledge.repository import KnowledgeSnapshot
 from nlu.settings import NluSettings
+from storage.base import utc_now
 from storage.settings import StorageSettings
+from support.settings import SupportSettings
 
 if TYPE_CHECKING:
     from bot.sender.runner import SenderTask
@@ -46,18 +50,30 @@ class BotData:
     settings: BotSettings | None = None
     nlu_settings: NluSettings | None = None
     storage_settings: StorageSettings | None = None
+    support_settings: SupportSettings | None = None
     opened: Open | None = None
+    # The time as the desk and the statistics see it; tests put a fake clock here.
+    clock: Callable[[], datetime] = utc_now
     # Broadcast progress figures last shown, per announcement: edit only when they change.
     progress_shown: dict[int, tuple[int, int, int]] = field(default_factory=dict)
 
-    def configure(self, settings: BotSettings, nlu: NluSettings, storage: StorageSettings) -> None:
+    def configure(
+        self, settings: BotSettings, nlu: NluSettings, storage: StorageSettings, support: SupportSettings
+    ) -> None:
         self.settings, self.nlu_settings, self.storage_settings = settings, nlu, storage
+        self.support_settings = support
 
     @property
     def config(self) -> BotSettings:
         if self.settings is None:
             raise NotReady("the bot settings are not configured")
         return self.settings
+
+    @property
+    def support(self) -> SupportSettings:
+        if self.support_settings is None:
+            raise NotReady("the support settings are not configured")
+        return self.support_settings
 
     @property
     def ready(self) -> Open:
