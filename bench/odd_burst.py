@@ -33,9 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from broadcasts.models import Group
 from nlu.server import LocalRasaServer
 from nlu.settings import PROJECT_ROOT, NluSettings
-from records.models import HandoffRequest, QuestionRecord
+from records.models import QuestionRecord
 from storage.engine import create_engine, session_factory
 from storage.settings import StorageSettings
+from support.models import Ticket
 from tests.fake_bot_api import Call, FakeBotAPI
 from tests.odd_updates import ADMIN, random_update
 
@@ -127,7 +128,7 @@ async def main_async(args: argparse.Namespace) -> int:
         rated = await session.scalar(
             select(func.count()).select_from(QuestionRecord).where(QuestionRecord.feedback.is_not(None))
         )
-        handoffs = await session.scalar(select(func.count()).select_from(HandoffRequest))
+        handoffs = await session.scalar(select(func.count()).select_from(Ticket))
         registered = await session.scalar(select(func.count()).select_from(Group).where(Group.chat_id <= FIRST_GROUP))
     await engine.dispose()
     text = log_path.read_text(encoding="utf-8", errors="replace")

@@ -20,6 +20,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 import texts
+import texts.support as say
 from answering.ratelimit import UserRateLimiter
 from answering.runtime import open_runtime
 from answering.service import AnswerService
@@ -31,6 +32,7 @@ from bot.settings import BotSettings
 from nlu.settings import NluSettings
 from records.writer import RecordWriter
 from storage.settings import StorageSettings
+from support.directory import SupportDirectory
 from support.settings import SupportSettings
 
 logger = logging.getLogger(__name__)
@@ -97,6 +99,7 @@ async def _post_init(application: BotApplication) -> None:
             answers=AnswerService(runtime, writer),
             limiter=UserRateLimiter(burst=settings.rate_limit_burst, per_second=settings.rate_limit_per_second),
             exit_stack=stack,
+            directory=SupportDirectory(data.support.support_chat_id, runtime.sessions),
         )
         if settings.broadcast_sender_in_bot:
             opened.sender = await start_sender_task(settings, runtime.sessions)
@@ -105,22 +108,24 @@ async def _post_init(application: BotApplication) -> None:
         await stack.aclose()
         raise
     data.opened = opened
-    await _set_commands(application, settings)
+    await _set_commands(application, settings, human=await opened.directory.exists())
     # Everything loaded so far lives until shutdown: keep it out of the collector's way, so
     # garbage-collection pauses stay short while answering.
     gc.freeze()
     logger.warning("bot @%s is ready", application.bot.username)
 
 
-async def _set_commands(application: BotApplication, settings: BotSettings) -> None:
-    """The Vietnamese command lists: private chats, groups, and the longer one for super-admins."""
+async def _set_commands(application: BotApplication, settings: BotSettings, *, human: bool) -> None:
+    """The Vietnamese command lists: private chats, groups, and the longer one for super-admins.
+
+    ``/hotro`` and ``/tinh`` are listed only when some support chat exists.
+    """
     bot = application.bot
-    await bot.set_my_commands(
-        [BotCommand(c, d) for c, d in texts.COMMANDS_PRIVATE], scope=BotCommandScopeAllPrivateChats()
-    )
+    private = texts.COMMANDS_PRIVATE + (say.COMMANDS_PRIVATE if human else [])
+    await bot.set_my_commands([BotCommand(c, d) for c, d in private], scope=BotCommandScopeAllPrivateChats())
     await bot.set_my_commands([BotCommand(c, d) for c, d in texts.COMMANDS_GROUP], scope=BotCommandScopeAllGroupChats())
     for admin in sorted(settings.admin_user_ids):
-        commands = [BotCommand(c, d) for c, d in texts.COMMANDS_PRIVATE + texts.COMMANDS_ADMIN]
+        commands = [BotCommand(c, d) for c, d in private + texts.COMMANDS_ADMIN + say.COMMANDS_ADMIN]
         try:
             await bot.set_my_commands(commands, scope=BotCommandScopeChat(admin))
         except TelegramError:  # the admin has not started a chat with the bot yet

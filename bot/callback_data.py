@@ -32,6 +32,7 @@ RecordId = Annotated[int, Range(1, INT64_MAX)]
 AnnouncementId = Annotated[int, Range(1, INT32_MAX)]
 SmallIndex = Annotated[int, Range(0, 99)]
 PageNumber = Annotated[int, Range(1, 99_999)]
+TicketId = Annotated[int, Range(1, INT32_MAX)]
 
 
 class Action:
@@ -214,6 +215,70 @@ class ReportCsv(Action):
 @dataclass(frozen=True)
 class CancelScheduled(Action):
     announcement_id: AnnouncementId
+
+
+# --- the support desk -------------------------------------------------------------------------
+
+
+@action("sm")
+@dataclass(frozen=True)
+class TicketMain(Action):
+    """Back to a ticket's main buttons."""
+
+    ticket_id: TicketId
+
+
+@action("sg")
+@dataclass(frozen=True)
+class TicketTopics(Action):
+    """"Trả lời bằng chủ đề…": the assistant's guesses first, then the domains."""
+
+    ticket_id: TicketId
+
+
+@action("sd")
+@dataclass(frozen=True)
+class TicketDomain(Action):
+    ticket_id: TicketId
+    domain: str
+
+
+@action("sa")
+@dataclass(frozen=True)
+class TicketAnswer(Action):
+    """Send a knowledge-base topic's answer to the member."""
+
+    ticket_id: TicketId
+    topic: str
+
+
+@action("so")
+@dataclass(frozen=True)
+class TicketOutOfScope(Action):
+    ticket_id: TicketId
+
+
+@action("sc")
+@dataclass(frozen=True)
+class TicketClose(Action):
+    ticket_id: TicketId
+
+
+@action("sr")
+@dataclass(frozen=True)
+class TicketRate(Action):
+    """The member's 👍/👎 after a ticket was closed."""
+
+    ticket_id: TicketId
+    helpful: bool
+
+
+@action("mp")
+@dataclass(frozen=True)
+class MemberProvince(Action):
+    """A member chose their province (``/tinh``), for routing their questions to people."""
+
+    province: str
 
 
 # --- encoding and parsing ----------------------------------------------------------------------

@@ -24,6 +24,7 @@ from knowledge.repository import KnowledgeSnapshot
 from nlu.settings import NluSettings
 from storage.base import utc_now
 from storage.settings import StorageSettings
+from support.directory import SupportDirectory
 from support.settings import SupportSettings
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class Open:
     answers: AnswerService
     limiter: UserRateLimiter
     exit_stack: AsyncExitStack
+    directory: SupportDirectory
     sender: SenderTask | None = None
 
 
@@ -56,6 +58,8 @@ class BotData:
     clock: Callable[[], datetime] = utc_now
     # Broadcast progress figures last shown, per announcement: edit only when they change.
     progress_shown: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+    # Support chats known to be forums (tickets get their own topic there).
+    forum_chats: dict[int, bool] = field(default_factory=dict)
 
     def configure(
         self, settings: BotSettings, nlu: NluSettings, storage: StorageSettings, support: SupportSettings
@@ -96,6 +100,10 @@ class BotData:
     @property
     def limiter(self) -> UserRateLimiter:
         return self.ready.limiter
+
+    @property
+    def directory(self) -> SupportDirectory:
+        return self.ready.directory
 
     @property
     def admin_ids(self) -> frozenset[int]:

@@ -90,7 +90,8 @@ class TicketRepository:
         return await self.session.get(Ticket, ticket_id)
 
     async def by_record(self, record_id: int) -> Ticket | None:
-        return await self.session.scalar(select(Ticket).where(Ticket.record_id == record_id))
+        ticket: Ticket | None = await self.session.scalar(select(Ticket).where(Ticket.record_id == record_id))
+        return ticket
 
     async def open(
         self,
@@ -143,7 +144,7 @@ class TicketRepository:
             await self.session.flush()
 
     async def by_message(self, chat_id: int, message_id: int, roles: Sequence[MessageRole]) -> Ticket | None:
-        return await self.session.scalar(
+        ticket: Ticket | None = await self.session.scalar(
             select(Ticket)
             .join(TicketMessage, TicketMessage.ticket_id == Ticket.id)
             .where(
@@ -152,14 +153,16 @@ class TicketRepository:
                 TicketMessage.role.in_([str(role) for role in roles]),
             )
         )
+        return ticket
 
     async def by_thread(self, support_chat_id: int, thread_id: int) -> Ticket | None:
-        return await self.session.scalar(
+        ticket: Ticket | None = await self.session.scalar(
             select(Ticket)
             .where(Ticket.support_chat_id == support_chat_id, Ticket.thread_id == thread_id)
             .order_by(Ticket.id.desc())
             .limit(1)
         )
+        return ticket
 
     async def posted(
         self, ticket: Ticket, support_chat_id: int, header_message_id: int, thread_id: int | None, now: datetime

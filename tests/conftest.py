@@ -21,9 +21,12 @@ from nlu.server import LocalRasaServer, current_model
 from nlu.settings import PROJECT_ROOT, NluSettings
 from nlu.training import Manifest
 from storage.engine import create_engine, create_schema, session_factory
+from support.settings import SupportSettings
 
 CONTENT_DIR = PROJECT_ROOT / "knowledge" / "content"
 TOPICS_SPEC = KnowledgeSettings(_env_file=None).topics_spec  # type: ignore[call-arg]
+# Bots under test never read a developer's .env: no support chat unless a test sets one.
+NO_SUPPORT_CHAT = SupportSettings(_env_file=None, support_chat_id=None)  # type: ignore[call-arg]
 
 
 class FakeClock:

@@ -21,6 +21,7 @@ from broadcasts.when import parse_when
 from nlu.settings import NluSettings
 from storage.engine import session_factory
 from storage.settings import StorageSettings
+from tests.conftest import NO_SUPPORT_CHAT
 from tests.fake_bot_api import Call, FakeBotAPI
 from tests.test_telegram_bot import buttons, nlu_for_bot, settings_for, storage_for_bot  # noqa: F401
 
@@ -39,7 +40,7 @@ async def server() -> AsyncIterator[FakeBotAPI]:
 @pytest.fixture(scope="module")
 async def app(server: FakeBotAPI, nlu_for_bot: NluSettings, storage_for_bot: StorageSettings) -> AsyncIterator[Any]:  # noqa: F811
     settings = settings_for(server, admin_user_ids=str(ADMIN), broadcast_progress_seconds=1.0)
-    application = build_application(settings, nlu_for_bot, storage_for_bot)
+    application = build_application(settings, nlu_for_bot, storage_for_bot, NO_SUPPORT_CHAT)
     async with running(application, poll_timeout=1) as started:
         yield started
 

@@ -34,6 +34,7 @@ from storage.migrate import (
     schema_differences,
     upgrade_database,
 )
+from support.repository import TicketRepository
 from tests.pg import backend_url, pg_url  # noqa: F401  (fixtures)
 
 
@@ -161,13 +162,24 @@ async def test_question_records_insert_many_skips_stored_ones(empty_db: AsyncEng
         await repository.set_chosen_topic(again[1].id, "tmdt_voso")
         record = await repository.get(again[1].id)
         assert record is not None
-        _, created_now = await repository.request_handoff(record)
-        _, created_again = await repository.request_handoff(record)
-        assert created_now and not created_again
+        tickets = TicketRepository(session)
+        opened = dict(
+            user_id=record.user_id,
+            origin_chat_type=record.chat_type,
+            origin_chat_id=record.chat_id,
+            question=record.normalized_text,
+            guesses=record.candidates,
+            province=None,
+            now=created,
+            record_id=record.id,
+        )
+        ticket, created_now = await tickets.open(**opened)  # type: ignore[arg-type]
+        same, created_again = await tickets.open(**opened)  # type: ignore[arg-type]
+        assert created_now and not created_again and same.id == ticket.id
     async with sessions() as session:
         repository = RecordRepository(session)
         assert await repository.top_topics(2) == ["vneid_muc_2", "tmdt_voso"]
-        assert [h.record_id for h in await repository.waiting_handoffs()] == [again[1].id]
+        assert [t.record_id for t in await TicketRepository(session).unposted()] == [again[1].id]
         assert (await repository.get(first[0].id)).feedback == -1  # type: ignore[union-attr]
         count = await session.scalar(select(func.count()).select_from(QuestionRecord))
         assert count == 4

@@ -22,6 +22,7 @@ from bot.app import build_application, running
 from bot.context import BotContext
 from nlu.settings import NluSettings
 from storage.settings import StorageSettings
+from tests.conftest import NO_SUPPORT_CHAT
 from tests.fake_bot_api import FakeBotAPI
 from tests.odd_updates import ADMIN, CHATS, Build, update_strategy
 from tests.test_telegram_bot import nlu_for_bot, settings_for, storage_for_bot  # noqa: F401  (fixtures)
@@ -45,7 +46,7 @@ async def _record_error(update: object, context: BotContext) -> None:
 @pytest.fixture(scope="module")
 async def app(server: FakeBotAPI, nlu_for_bot: NluSettings, storage_for_bot: StorageSettings) -> AsyncIterator[Any]:  # noqa: F811
     settings = settings_for(server, admin_user_ids=str(ADMIN), rate_limit_burst=1000, rate_limit_per_second=100.0)
-    application = build_application(settings, nlu_for_bot, storage_for_bot)
+    application = build_application(settings, nlu_for_bot, storage_for_bot, NO_SUPPORT_CHAT)
     application.add_error_handler(_record_error)
     async with running(application, poll_timeout=1) as started:
         yield started

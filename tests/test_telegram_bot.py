@@ -7,17 +7,20 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import texts
+import texts.support as say
 from bot.app import build_application, running
 from bot.settings import BotSettings
 from nlu.server import LocalRasaServer, free_port
 from nlu.settings import NluSettings
-from records.models import HandoffRequest, QuestionRecord
+from records.models import QuestionRecord
 from storage.engine import session_factory
 from storage.settings import StorageSettings
+from support.models import Ticket
+from tests.conftest import NO_SUPPORT_CHAT
 from tests.fake_bot_api import Call, FakeBotAPI
 
 RUNNING: dict[str, Any] = {}
@@ -55,7 +58,7 @@ def storage_for_bot(database_url: str, engine: AsyncEngine) -> StorageSettings:
 
 @pytest.fixture(scope="module")
 async def app(server: FakeBotAPI, nlu_for_bot: NluSettings, storage_for_bot: StorageSettings) -> AsyncIterator[Any]:
-    application = build_application(settings_for(server), nlu_for_bot, storage_for_bot)
+    application = build_application(settings_for(server), nlu_for_bot, storage_for_bot, NO_SUPPORT_CHAT)
     async with running(application, poll_timeout=1) as started:
         RUNNING["app"] = started
         yield started
@@ -198,24 +201,20 @@ async def test_clarify_then_choice(fake: FakeBotAPI, engine: AsyncEngine) -> Non
     assert (stored.decision, stored.chosen_topic_id) == ("clarify", chosen_topic)
 
 
-async def test_unknown_then_handoff(fake: FakeBotAPI, engine: AsyncEngine) -> None:
+async def test_unknown_without_a_support_chat_offers_no_human(fake: FakeBotAPI, engine: AsyncEngine) -> None:
+    """No support chat configured: no hand-off button, no promise of a person, the hotlines instead."""
     user = new_user()
     unknown = await ask(fake, user, "giá vàng hôm nay bao nhiêu một chỉ, số em 0912 345 678")
-    assert unknown.params["text"] == texts.UNKNOWN
-    labels = buttons(unknown)
-    assert labels[0] == (texts.BUTTON_MENU, "m") and labels[1][0] == texts.BUTTON_HANDOFF
+    assert unknown.params["text"] == f"{texts.UNKNOWN}\n\n{say.UNKNOWN_NO_HUMAN}"
+    assert "người hỗ trợ" not in unknown.params["text"] and "113" in unknown.params["text"]
+    assert buttons(unknown) == [(texts.BUTTON_MENU, "m")]
     record_id = record_id_of(unknown)
-    answered = await press(fake, unknown, user, labels[1][1], "answerCallbackQuery")
-    assert answered.params["text"] == texts.HANDOFF_DONE
-    [edit] = await fake.wait_for("editMessageText")
-    assert texts.HANDOFF_DONE in edit.params["text"] and len(buttons(edit)) == 1
-    await RUNNING["app"].bot_data.answers.records.flush()
+    forged = await press(fake, unknown, user, f"h:{record_id}", "editMessageText")
+    assert say.HANDOFF_UNAVAILABLE in forged.params["text"]
     async with session_factory(engine)() as session:
-        request = await session.scalar(select(HandoffRequest).where(HandoffRequest.record_id == record_id))
-    assert request is not None and request.status == "waiting" and request.user_id == user
-    assert "0912" not in request.question and "[số điện thoại]" in request.question  # no phone numbers stored
-    again = await press(fake, unknown, user, labels[1][1], "answerCallbackQuery")
-    assert again.params["text"] == texts.HANDOFF_ALREADY
+        assert await session.scalar(select(func.count()).select_from(Ticket).where(Ticket.user_id == user)) == 0
+    help_reply = await ask(fake, user, "/help")
+    assert "/hotro" not in help_reply.params["text"]
 
 
 async def test_group_mention_reply_and_hoi(fake: FakeBotAPI) -> None:
@@ -369,7 +368,7 @@ async def test_webhook_requires_the_secret_token(nlu_for_bot: NluSettings, stora
         secret = "s3cret-token_for-tests"
         url = f"http://127.0.0.1:{port}/telegram"
         settings = settings_for(fake, webhook_url=url, webhook_secret=secret)
-        application = build_application(settings, nlu_for_bot, storage_for_bot)
+        application = build_application(settings, nlu_for_bot, storage_for_bot, NO_SUPPORT_CHAT)
         webhook = {
             "listen": "127.0.0.1",
             "port": port,

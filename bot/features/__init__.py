@@ -21,10 +21,25 @@ from bot.features import (
     reports,
     roles,
     stale,
+    support,
     tags,
 )
 
-FEATURES = (compose, reports, group_search, roles, registry, tags, private, groups, menu, answers, inline, progress)
+FEATURES = (
+    compose,
+    reports,
+    group_search,
+    roles,
+    registry,
+    tags,
+    support,
+    private,
+    groups,
+    menu,
+    answers,
+    inline,
+    progress,
+)
 
 
 def register_all(application: BotApplication) -> None:

@@ -1,4 +1,7 @@
-"""Answering a question in any chat, and the buttons under an answer: 👍/👎, "Ý bạn là…", hand-off.
+"""Answering a question in any chat, and the buttons under an answer: 👍/👎, "Ý bạn là…".
+
+The hand-off button is offered only when a support chat would receive the question; pressing it
+is handled by ``bot.features.support``.
 
 Record buttons are never trusted: the record must exist and belong to whoever pressed.
 """
@@ -9,11 +12,13 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler
 
 import texts
+import texts.support as say
 from answering.formatting import render_topic, split_html
 from answering.ratelimit import Verdict
 from bot import keyboards
-from bot.callback_data import ClarifyChoice, Feedback, Handoff, matching, parse
+from bot.callback_data import ClarifyChoice, Feedback, matching, parse
 from bot.context import BotApplication, BotContext
+from bot.features.support.availability import human_for
 from bot.replies import edit_markup, edit_text, editable_message, reply_html
 from nlu.decision import Decision
 from records.models import QuestionRecord
@@ -34,16 +39,20 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
         return
     asked = await data.answers.ask(question, user_id=user.id, chat_id=chat.id, chat_type=chat.type)
     reply = asked.reply
+    human = False
     data.answers.answered.remember(chat.id, message.message_id, reply.normalized)
     if reply.decision is Decision.ANSWER:
         markup = keyboards.answer(asked.record_id, reply.related, data.knowledge)
     elif reply.decision is Decision.CLARIFY:
         markup = keyboards.clarify(asked.record_id, reply.candidates, data.knowledge)
     elif reply.normalized:
-        markup = keyboards.unknown(asked.record_id)
+        human = await human_for(context, user.id, chat.id, chat.type)
+        markup = keyboards.unknown(asked.record_id, handoff=human)
     else:
         markup = None
     body = reply.answer
+    if reply.decision is Decision.UNKNOWN and reply.normalized:
+        body = f"{body}\n\n{say.UNKNOWN_OFFER_HUMAN if human else say.UNKNOWN_NO_HUMAN}"
     if reply.truncated:
         notice = texts.TRUNCATED_NOTICE.format(limit=len(reply.normalized))
         body = f"{notice}\n\n{body}"
@@ -53,7 +62,7 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
     await reply_html(message, parts[-1], reply_markup=markup)
 
 
-async def _own_record(query: CallbackQuery, context: BotContext, record_id: int) -> QuestionRecord | None:
+async def own_record(query: CallbackQuery, context: BotContext, record_id: int) -> QuestionRecord | None:
     """The stored record behind a button, if it belongs to whoever pressed it (else the query is answered)."""
     data = context.bot_data
     await data.answers.records.flush()
@@ -73,7 +82,7 @@ async def on_feedback(update: Update, context: BotContext) -> None:
     action = parse(query.data) if query else None
     if query is None or not isinstance(action, Feedback):
         return
-    if await _own_record(query, context, action.record_id) is None:
+    if await own_record(query, context, action.record_id) is None:
         return
     async with context.bot_data.sessions() as session, session.begin():
         await RecordRepository(session).set_feedback(action.record_id, 1 if action.helpful else -1)
@@ -93,7 +102,7 @@ async def on_clarify_choice(update: Update, context: BotContext) -> None:
     if action.topic not in knowledge.topics:
         await query.answer(texts.MENU_EXPIRED)
         return
-    record = await _own_record(query, context, action.record_id)
+    record = await own_record(query, context, action.record_id)
     if record is None:
         return
     if action.topic not in (record.candidates or []):
@@ -107,24 +116,6 @@ async def on_clarify_choice(update: Update, context: BotContext) -> None:
     await edit_text(query, render_topic(topic), keyboards.answer(action.record_id, related, knowledge))
 
 
-async def on_handoff(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    action = parse(query.data) if query else None
-    if query is None or not isinstance(action, Handoff):
-        return
-    record = await _own_record(query, context, action.record_id)
-    if record is None:
-        return
-    async with context.bot_data.sessions() as session, session.begin():
-        _request, created = await RecordRepository(session).request_handoff(record)
-    await query.answer(texts.HANDOFF_DONE if created else texts.HANDOFF_ALREADY)
-    if created:
-        await edit_text(
-            query, f"{texts.UNKNOWN}\n\n{texts.HANDOFF_DONE}", keyboards.unknown(action.record_id, handoff=False)
-        )
-
-
 def register(application: BotApplication) -> None:
     application.add_handler(CallbackQueryHandler(on_feedback, pattern=matching(Feedback)))
     application.add_handler(CallbackQueryHandler(on_clarify_choice, pattern=matching(ClarifyChoice)))
-    application.add_handler(CallbackQueryHandler(on_handoff, pattern=matching(Handoff)))

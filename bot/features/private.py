@@ -53,7 +53,8 @@ async def menu(update: Update, context: BotContext) -> None:
 
 async def help_command(update: Update, context: BotContext) -> None:
     if update.effective_message:
-        await reply_html(update.effective_message, texts.HELP.format(username=context.bot.username))
+        human = texts.HELP_HUMAN if await context.bot_data.directory.exists() else ""
+        await reply_html(update.effective_message, texts.HELP.format(username=context.bot.username, human=human))
 
 
 async def question(update: Update, context: BotContext) -> None:

@@ -9,6 +9,7 @@ from telegram.ext import ChatMemberHandler, MessageHandler, filters
 from bot.context import BotApplication, BotContext
 from broadcasts.migration import migrate_group
 from broadcasts.registry import GroupRepository
+from support.repository import SupportChatRepository
 
 _PRESENT = {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 
@@ -47,6 +48,8 @@ async def on_migration(update: Update, context: BotContext) -> None:
         return
     async with context.bot_data.sessions() as session, session.begin():
         await migrate_group(session, old, new)
+        await SupportChatRepository(session).move_chat(old, new)
+    context.bot_data.directory.invalidate()
 
 
 def register(application: BotApplication) -> None:

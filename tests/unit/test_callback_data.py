@@ -34,6 +34,14 @@ EXAMPLES: list[cd.Action] = [
     cd.CancelCompose(),
     cd.ReportCsv(INT32_MAX),
     cd.CancelScheduled(7),
+    cd.TicketMain(1),
+    cd.TicketTopics(INT32_MAX),
+    cd.TicketDomain(12, "an_toan_thong_tin_mang"),
+    cd.TicketAnswer(INT32_MAX, "attt_gia_danh_cong_an_x_y_z_1234567890"),
+    cd.TicketOutOfScope(3),
+    cd.TicketClose(4),
+    cd.TicketRate(5, True),
+    cd.MemberProvince("ho_chi_minh"),
 ]
 
 
