@@ -21,6 +21,7 @@ from bot.features import (
     reports,
     roles,
     stale,
+    stats,
     support,
     tags,
 )
@@ -39,6 +40,7 @@ FEATURES = (
     answers,
     inline,
     progress,
+    stats,
 )
 
 
