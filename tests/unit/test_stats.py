@@ -98,8 +98,12 @@ def ticket(
     )
 
 
-def seed_rows() -> list[object]:
-    """Groups, members' provinces, 15 question records and 8 tickets (see the module docstring)."""
+def seed_rows(topics: tuple[str, str, str] = ("topic_a", "topic_b", "topic_c")) -> list[object]:
+    """Groups, members' provinces, 15 question records and 8 tickets (see the module docstring).
+
+    ``topics`` names topics A, B and C (the bot test uses real ones, for their titles).
+    """
+    topic_a, topic_b, topic_c = topics
     groups: list[object] = [
         Group(
             chat_id=G1,
@@ -122,19 +126,19 @@ def seed_rows() -> list[object]:
     ]
     zalo, wifi = "cách đổi tên zalo", "mật khẩu wifi"
     records: list[object] = [
-        question(vn(4, 0), U11, U11, "answer", topic="topic_a", feedback=1),  # r1
-        question(vn(4, 6, 59), G1, U21, "answer", topic="topic_a", feedback=-1),  # r2
+        question(vn(4, 0), U11, U11, "answer", topic=topic_a, feedback=1),  # r1
+        question(vn(4, 6, 59), G1, U21, "answer", topic=topic_a, feedback=-1),  # r2
         question(vn(4, 23, 59), G2, U22, "unknown", text=zalo),  # r3
-        question(vn(6, 9), U12, U12, "clarify", chosen="topic_b", feedback=1),  # r4
+        question(vn(6, 9), U12, U12, "clarify", chosen=topic_b, feedback=1),  # r4
         question(vn(6, 9, 5), U12, U12, "unknown", text=zalo),  # r5
-        question(vn(6, 10), G3, U11, "answer", topic="topic_b"),  # r6: untagged group, Hà Nội by the member
+        question(vn(6, 10), G3, U11, "answer", topic=topic_b),  # r6: untagged group, Hà Nội by the member
         question(vn(9, 12), U13, U13, "unknown", text=wifi),  # r7
-        question(vn(9, 12, 30), G1, U23, "answer", topic="topic_a", feedback=1),  # r8
+        question(vn(9, 12, 30), G1, U23, "answer", topic=topic_a, feedback=1),  # r8
         question(vn(10, 8), G2, U22, "unknown", text=zalo),  # r9
         question(vn(10, 9, 59), G1, U21, "clarify"),  # r10
-        question(vn(3, 23, 59), U11, U11, "answer", topic="topic_a"),  # r11: before the period
-        question(vn(10, 10, 30), U11, U11, "answer", topic="topic_a"),  # r12: after now
-        question(vn(9, 13), U11, U11, "answer", topic="topic_c"),  # r13
+        question(vn(3, 23, 59), U11, U11, "answer", topic=topic_a),  # r11: before the period
+        question(vn(10, 10, 30), U11, U11, "answer", topic=topic_a),  # r12: after now
+        question(vn(9, 13), U11, U11, "answer", topic=topic_c),  # r13
         question(vn(9, 14), U12, U12, "unknown", text=wifi),  # r14
         question(vn(9, 15), U13, U13, "unknown", text="wifi <nhà> & quán"),  # r15
     ]
@@ -151,8 +155,8 @@ def seed_rows() -> list[object]:
     return groups + records + tickets
 
 
-async def seed(session: AsyncSession) -> None:
-    session.add_all(seed_rows())
+async def seed(session: AsyncSession, topics: tuple[str, str, str] = ("topic_a", "topic_b", "topic_c")) -> None:
+    session.add_all(seed_rows(topics))
     await session.flush()
 
 
@@ -188,6 +192,54 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 
 # --- the whole country, seven days ----------------------------------------------------------------
+SUMMARY_EVERYWHERE = {
+    "days": 7,
+    "first": "04/03/2026",
+    "last": "10/03/2026",
+    "scope": "toàn quốc",
+    "questions": 13,
+    "askers": 6,  # 11 12 13 21 22 23
+    "answered_pct": "38,5%",  # 5/13
+    "clarified_pct": "15,4%",  # 2/13
+    "unknown_pct": "46,2%",  # 6/13
+    "helpful": 3,
+    "not_helpful": 1,
+    "opened": 5,  # t1 t2 t3 t6 t7
+    "closed": 3,  # t1 t4 t3
+    "open_now": 4,  # t2 t5 t6 t7
+    "median": "30 phút",  # of 30, 90, 10
+}
+# r1 r13 (U11 in private), r2 r8 r10 (G1); r6 is U11 but in an untagged group: not in scope.
+SUMMARY_HA_NOI = {
+    **SUMMARY_EVERYWHERE,
+    "scope": "Hà Nội",
+    "questions": 5,
+    "askers": 3,
+    "answered_pct": "80,0%",
+    "clarified_pct": "20,0%",
+    "unknown_pct": "0,0%",
+    "helpful": 2,
+    "not_helpful": 1,
+    "opened": 3,  # t1 t6 t7
+    "closed": 2,  # t1 t4
+    "open_now": 2,  # t6 t7
+    "median": "20 phút",  # of 30 and 10
+}
+# The digest sent at 07:00 on 10/03: the 9th (r7 r8 r13 r14 r15; t3 closed), open tickets at 07:00 (t2 t5).
+DIGEST_09_03 = texts.DIGEST.format(
+    day="09/03/2026",
+    questions=5,
+    askers=4,
+    answered_pct="40,0%",
+    clarified_pct="0,0%",
+    unknown_pct="60,0%",
+    helpful=1,
+    not_helpful=0,
+    opened=0,
+    closed=1,
+    open_now=2,
+    median="–",
+) + texts.DIGEST_UNANSWERED.format(lines="• mật khẩu wifi <i>(2 lần)</i>\n• wifi &lt;nhà&gt; &amp; quán <i>(1 lần)</i>")
 # Per day (questions, askers, answered, clarified, unknown, 👍, 👎, tickets opened, closed, median minutes):
 EXPECTED_DAYS = [
     ["2026-03-04", "3", "3", "2", "0", "1", "1", "1", "1", "1", "30.0"],  # r1 r2 r3; t1 opened and closed
@@ -203,24 +255,7 @@ EXPECTED_DAYS = [
 async def test_seven_days_everywhere_summary_and_csv(stats_engine: AsyncEngine) -> None:
     figures = await figures_of(stats_engine, Period.last_days(NOW, 7), Scope.everything())
     assert (figures.period.first_day, figures.period.last_day) == (date(2026, 3, 4), date(2026, 3, 10))
-    expected = texts.STATS_SUMMARY.format(
-        days=7,
-        first="04/03/2026",
-        last="10/03/2026",
-        scope="toàn quốc",
-        questions=13,
-        askers=6,  # 11 12 13 21 22 23
-        answered_pct="38,5%",  # 5/13
-        clarified_pct="15,4%",  # 2/13
-        unknown_pct="46,2%",  # 6/13
-        helpful=3,
-        not_helpful=1,
-        opened=5,  # t1 t2 t3 t6 t7
-        closed=3,  # t1 t4 t3
-        open_now=4,  # t2 t5 t6 t7
-        median="30 phút",  # of 30, 90, 10
-    )
-    assert summary_html(figures, Scope.everything()) == expected
+    assert summary_html(figures, Scope.everything()) == texts.STATS_SUMMARY.format(**SUMMARY_EVERYWHERE)
     rows = csv_rows(days_csv(figures))
     assert rows[0] == list(texts.CSV_DAY_HEADER)
     assert rows[1:] == EXPECTED_DAYS
@@ -250,24 +285,7 @@ async def test_figures_by_province_with_the_unknown_bucket_last(stats_engine: As
 async def test_a_province_scope_sees_its_groups_and_its_members_only(stats_engine: AsyncEngine) -> None:
     scope = Scope.tagged(["tinh:ha_noi"])
     figures = await figures_of(stats_engine, Period.last_days(NOW, 7), scope)
-    # r1 r13 (U11 in private), r2 r8 r10 (G1); r6 is U11 but in an untagged group: not in scope.
-    assert summary_html(figures, scope) == texts.STATS_SUMMARY.format(
-        days=7,
-        first="04/03/2026",
-        last="10/03/2026",
-        scope="Hà Nội",
-        questions=5,
-        askers=3,
-        answered_pct="80,0%",
-        clarified_pct="20,0%",
-        unknown_pct="0,0%",
-        helpful=2,
-        not_helpful=1,
-        opened=3,  # t1 t6 t7
-        closed=2,  # t1 t4
-        open_now=2,  # t6 t7
-        median="20 phút",  # of 30 and 10
-    )
+    assert summary_html(figures, scope) == texts.STATS_SUMMARY.format(**SUMMARY_HA_NOI)
     assert [(t.topic_id, t.questions) for t in figures.topics] == [("topic_a", 3), ("topic_c", 1)]
 
 
@@ -306,25 +324,7 @@ async def test_unanswered_and_the_digest(stats_engine: AsyncEngine) -> None:
         assert digest_day(morning) == date(2026, 3, 9)
         assert digest_day(datetime(2026, 3, 10, 0, 30, tzinfo=VN)) == date(2026, 3, 9)  # 09/03 17:30 UTC
         digest = await build_digest(repository, morning)
-    assert digest == (
-        texts.DIGEST.format(
-            day="09/03/2026",
-            questions=5,  # r7 r8 r13 r14 r15
-            askers=4,
-            answered_pct="40,0%",
-            clarified_pct="0,0%",
-            unknown_pct="60,0%",
-            helpful=1,
-            not_helpful=0,
-            opened=0,
-            closed=1,  # t3
-            open_now=2,  # t2 t5 at 07:00 on the 10th
-            median="–",
-        )
-        + texts.DIGEST_UNANSWERED.format(
-            lines="• mật khẩu wifi <i>(2 lần)</i>\n• wifi &lt;nhà&gt; &amp; quán <i>(1 lần)</i>"
-        )
-    )
+    assert digest == DIGEST_09_03
 
 
 async def test_charts_are_valid_pngs_with_data_and_without(stats_engine: AsyncEngine) -> None:
