@@ -28,7 +28,7 @@ from records.models import QuestionRecord
 from stats.charts import render_charts
 from stats.digest import build_digest, digest_day
 from stats.export import days_csv, file_names, topics_csv
-from stats.figures import Period, StatsRepository, UnansweredQuestion
+from stats.figures import Period, PeriodFigures, StatsRepository, UnansweredQuestion
 from stats.summary import duration, percent, summary_html
 from storage.engine import create_engine, create_schema, session_factory
 from support.models import MemberProvince, Ticket
@@ -170,7 +170,7 @@ async def stats_engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
     await engine.dispose()
 
 
-async def figures_of(engine: AsyncEngine, period: Period, scope: Scope):  # type: ignore[no-untyped-def]
+async def figures_of(engine: AsyncEngine, period: Period, scope: Scope) -> PeriodFigures:
     async with session_factory(engine)() as session:
         return await StatsRepository(session).figures(period, scope)
 
