@@ -24,10 +24,8 @@ NO_VALUE = "–"
 DURATION_UNDER_MINUTE = "dưới 1 phút"
 DURATION_MINUTES = "{minutes} phút"
 DURATION_HOURS = "{hours} giờ {minutes} phút"
-COMMANDS_PRIVATE: list[tuple[str, str]] = []
+# For the super-admins' command list (broadcasters may use /thongke too, for their own scope).
 COMMANDS_ADMIN = [("thongke", "Thống kê câu hỏi và phiếu hỗ trợ (7, 30 hoặc 90 ngày)")]
-# Broadcasters see /thongke too (their own scope); the lead decides whether their command list shows it.
-COMMANDS_BROADCASTER = COMMANDS_ADMIN
 
 # --- the daily digest ---------------------------------------------------------------------------
 DIGEST = (
