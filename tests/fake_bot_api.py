@@ -32,7 +32,15 @@ Known simplifications (documented so nobody relies on them by accident):
 * Message length limits count Python characters (code points) of the text after parsing.
 * With ``strict_ampersand=True`` (default) a bare ``&`` that is not a supported entity
   (``&lt; &gt; &amp; &quot;`` or numeric) is rejected; the real Telegram is lenient there.
-* Unknown file_ids and unknown message ids are accepted (a message is synthesised).
+* Unknown file_ids and unknown message ids are accepted (a message is synthesised), except by
+  ``copyMessage``, which needs the stored source to copy its content.
+* Forum topics: a topic exists once ``createForumTopic`` (or :meth:`FakeBotAPI.make_forum_topic_created`)
+  made it, or once a builder put a message into that thread (so ``make_message(...,
+  message_thread_id=77, is_forum=True)`` keeps working without creating topic 77 first). The
+  General topic is not modelled (send without ``message_thread_id`` to post there).
+* Administrator rights are only enforced (topics: create, edit, close, delete, post in a closed
+  topic) in chats where the fake knows some administrator (``set_chat_admins``,
+  ``set_admin_rights``, ``set_chat_member_status``); elsewhere the bot is assumed to hold them.
 """
 
 from __future__ import annotations
@@ -61,7 +69,9 @@ JSONDict = dict[str, Any]
 __all__ = [
     "CHAT_ERROR_METHODS",
     "EDIT_METHODS",
+    "FORUM_TOPIC_COLORS",
     "SEND_METHODS",
+    "TOPIC_METHODS",
     "Call",
     "FakeBotAPI",
     "Stats",
@@ -101,9 +111,13 @@ SEND_METHODS = frozenset(
     }
 )
 EDIT_METHODS = frozenset({"editMessageText", "editMessageCaption", "editMessageReplyMarkup", "editMessageMedia"})
+TOPIC_METHODS = frozenset(
+    {"createForumTopic", "editForumTopic", "closeForumTopic", "reopenForumTopic", "deleteForumTopic"}
+)
 CHAT_ERROR_METHODS = (
     SEND_METHODS
     | EDIT_METHODS
+    | TOPIC_METHODS
     | {
         "sendChatAction",
         "pinChatMessage",
@@ -112,6 +126,57 @@ CHAT_ERROR_METHODS = (
     }
 )
 _SEND_LOWER = frozenset(m.lower() for m in SEND_METHODS)
+
+# The icon colours createForumTopic accepts (the Bot API documents exactly these six).
+FORUM_TOPIC_COLORS = (7322096, 16766590, 13338331, 9367192, 16749490, 16478047)
+FORUM_TOPIC_NAME_LIMIT = 128
+
+# What copyMessage carries over from the source (forward, reply, thread and edit data are not copied).
+_COPIED_FIELDS = (
+    "text",
+    "entities",
+    "link_preview_options",
+    "photo",
+    "document",
+    "audio",
+    "voice",
+    "video",
+    "video_note",
+    "animation",
+    "sticker",
+    "caption",
+    "caption_entities",
+    "show_caption_above_media",
+    "has_media_spoiler",
+    "contact",
+    "location",
+    "venue",
+    "poll",
+    "dice",
+    "story",
+)
+# A message with none of these is a service message, which can't be copied.
+_COPYABLE_CONTENT = frozenset(
+    {
+        "text",
+        "photo",
+        "document",
+        "audio",
+        "voice",
+        "video",
+        "video_note",
+        "animation",
+        "sticker",
+        "contact",
+        "location",
+        "venue",
+        "poll",
+        "dice",
+        "story",
+    }
+)
+_UNCOPYABLE_CONTENT = frozenset({"invoice", "giveaway", "giveaway_winners", "paid_media"})
+_CAPTIONED_CONTENT = ("photo", "document", "audio", "voice", "video", "animation")
 
 # Parameters whose values are plain strings and must never be JSON-decoded
 # (a message text "123" must stay "123").
@@ -155,6 +220,7 @@ _STRING_PARAMS = frozenset(
         "business_connection_id",
         "message_effect_id",
         "custom_emoji_id",
+        "icon_custom_emoji_id",
         "file_id",
         "action",
         "explanation",
@@ -557,6 +623,25 @@ class _StoredFile:
     file_path: str | None = None
 
 
+@dataclass
+class _Topic:
+    """A forum topic; ``thread_id`` is the id of its ``forum_topic_created`` service message."""
+
+    thread_id: int
+    name: str
+    icon_color: int
+    icon_custom_emoji_id: str | None = None
+    is_closed: bool = False
+    created_by_bot: bool = False
+
+    def forum_topic(self) -> JSONDict:
+        """The ForumTopic object."""
+        topic: JSONDict = {"message_thread_id": self.thread_id, "name": self.name, "icon_color": self.icon_color}
+        if self.icon_custom_emoji_id:
+            topic["icon_custom_emoji_id"] = self.icon_custom_emoji_id
+        return topic
+
+
 _DEFAULT_DESCRIPTIONS = {
     400: "Bad Request: injected error",
     401: "Unauthorized",
@@ -629,6 +714,9 @@ class FakeBotAPI:
         self._message_ids: dict[int | str, int] = {}
         self._deleted: set[tuple[int | str, int]] = set()
         self._members: dict[int | str, dict[int, str]] = {}
+        self._rights: dict[tuple[int | str, int], dict[str, bool]] = {}  # set_admin_rights overrides
+        self._topics: dict[int | str, dict[int, _Topic]] = {}
+        self._deleted_topics: set[tuple[int | str, int]] = set()
         self._files: dict[str, _StoredFile] = {}
         self._file_counter = itertools.count(1)
         self._open_callback_queries: set[str] = set()
@@ -667,6 +755,12 @@ class FakeBotAPI:
                 "sendVideoNote",
                 "sendSticker",
                 "sendMediaGroup",
+                "copyMessage",
+                "createForumTopic",
+                "editForumTopic",
+                "closeForumTopic",
+                "reopenForumTopic",
+                "deleteForumTopic",
                 "editMessageText",
                 "editMessageReplyMarkup",
                 "editMessageCaption",
@@ -749,6 +843,17 @@ class FakeBotAPI:
             and (include_failed or c.ok)
             and (wanted is None or c.chat_id == wanted)
         ]
+
+    def message_of(self, call: Call) -> JSONDict | None:
+        """The stored message a successful send call created, as it is now (later edits included).
+
+        For ``copyMessage``, whose result is only a MessageId, this is how a test sees what was
+        copied. ``None`` for failed calls, ``sendMediaGroup`` and messages deleted since.
+        """
+        result = call.result
+        if call.chat_id is None or not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
+            return None
+        return self.messages.get((call.chat_id, result["message_id"]))
 
     async def wait_for(
         self,
@@ -908,7 +1013,8 @@ class FakeBotAPI:
         """Administrators of a chat (for getChatMember/getChatAdministrators); others are members.
 
         ``creator_id`` (default: the first of ``user_ids``) gets status ``creator``. Include
-        ``server.bot_id`` to make the bot an administrator.
+        ``server.bot_id`` to make the bot an administrator; administrators have
+        :meth:`member_dict`'s default rights (no ``can_manage_topics``): see :meth:`set_admin_rights`.
         """
         key = _chat_key(chat_id)
         ids = list(user_ids)
@@ -920,10 +1026,39 @@ class FakeBotAPI:
         if creator_id is not None:
             members[creator_id] = "creator"
         self._members[key] = members
+        for chat_key, uid in list(self._rights):
+            if chat_key == key and members.get(uid) != "administrator":
+                del self._rights[(chat_key, uid)]
 
     def set_chat_member_status(self, chat_id: int | str, user_id: int, status: str) -> None:
         """Set one member status: creator, administrator, member, restricted, left or kicked."""
-        self._members.setdefault(_chat_key(chat_id), {})[user_id] = status
+        key = _chat_key(chat_id)
+        self._members.setdefault(key, {})[user_id] = status
+        if status != "administrator":
+            self._rights.pop((key, user_id), None)
+
+    def set_admin_rights(self, chat_id: int | str, user_id: int, **rights: bool) -> None:
+        """Make ``user_id`` an administrator (a creator stays creator) with ``rights`` overriding the
+        defaults of :meth:`member_dict`, e.g. ``set_admin_rights(chat, server.bot_id, can_manage_topics=True)``."""
+        defaults = self.member_dict({"id": user_id}, "administrator")
+        unknown = sorted(name for name in rights if name not in defaults or not name.startswith(("can_", "is_")))
+        if unknown:
+            raise ValueError(f"unknown administrator rights: {', '.join(unknown)}")
+        key = _chat_key(chat_id)
+        members = self._members.setdefault(key, {})
+        if members.get(user_id) != "creator":
+            members[user_id] = "administrator"
+        self._rights[(key, user_id)] = {**self._rights.get((key, user_id), {}), **rights}
+
+    def _bot_has_right(self, chat_id: int | str, right: str) -> bool:
+        """Whether the bot holds an administrator right; ``True`` where no administrator is known."""
+        members = self._members.get(chat_id, {})
+        if not any(status in ("creator", "administrator") for status in members.values()):
+            return True
+        status = members.get(self.bot_id, "member")
+        if status != "administrator":
+            return status == "creator"
+        return bool(self.member_dict(self.bot_user, status, self._rights.get((chat_id, self.bot_id))).get(right))
 
     # ------------------------------------------------------------------------------ updates
 
@@ -1100,7 +1235,13 @@ class FakeBotAPI:
         update_type: str = "message",
         **content: Any,
     ) -> JSONDict:
-        """An update with a message of arbitrary ``content`` (the other builders use this)."""
+        """An update with a message of arbitrary ``content`` (the other builders use this).
+
+        In a forum (``is_forum``) a message with ``message_thread_id`` is a topic message: the
+        topic becomes known if it was not, and without ``reply_to_message`` the message replies to
+        the topic's ``forum_topic_created`` message when that is stored, as Telegram does. A reply
+        to a topic message without ``message_thread_id`` lands in that topic.
+        """
         if is_forum and chat_type is None:
             chat_type = "supergroup"
         chat = self.add_chat(chat_id, chat_type, chat_title, is_forum=is_forum)
@@ -1112,12 +1253,19 @@ class FakeBotAPI:
         else:
             msg["from"] = self.user(user_id)
         msg["chat"] = chat
+        replied = self._resolve_reply(chat_id, reply_to_message) if reply_to_message is not None else None
+        if chat.get("is_forum") and message_thread_id is None and replied is not None:
+            # A reply lands in the topic of the message it answers.
+            message_thread_id = replied.get("message_thread_id") if replied.get("is_topic_message") else None
         if message_thread_id is not None:
             msg["message_thread_id"] = message_thread_id
             if chat.get("is_forum"):
                 msg["is_topic_message"] = True
-        if reply_to_message is not None:
-            msg["reply_to_message"] = self._resolve_reply(chat_id, reply_to_message)
+                self._known_topic(chat["id"], message_thread_id)
+                if replied is None:
+                    replied = self._topic_root(chat["id"], message_thread_id)
+        if replied is not None:
+            msg["reply_to_message"] = replied
         msg.update({k: v for k, v in content.items() if v is not None})
         self._store_message(msg)
         return {update_type: msg}
@@ -1332,8 +1480,9 @@ class FakeBotAPI:
             inline["chat_type"] = chat_type
         return {"inline_query": inline}
 
-    def member_dict(self, user: JSONDict, status: str) -> JSONDict:
-        """A ChatMember object of ``status`` (creator/administrator/member/restricted/left/kicked)."""
+    def member_dict(self, user: JSONDict, status: str, rights: dict[str, bool] | None = None) -> JSONDict:
+        """A ChatMember object of ``status`` (creator/administrator/member/restricted/left/kicked);
+        ``rights`` override an administrator's default rights."""
         member: JSONDict = {"status": status, "user": user}
         if status == "creator":
             member["is_anonymous"] = False
@@ -1354,6 +1503,7 @@ class FakeBotAPI:
                 can_pin_messages=True,
                 can_manage_topics=False,
             )
+            member.update(rights or {})
         elif status == "restricted":
             member.update(
                 is_member=True,
@@ -1459,6 +1609,95 @@ class FakeBotAPI:
         return self.make_message(
             chat_id, user_id, chat_type="supergroup", chat_title=chat_title, migrate_from_chat_id=migrate_from_chat_id
         )
+
+    # --------------------------------------------------------------------------- forum topics
+
+    def forum_topics(self, chat_id: int | str) -> list[JSONDict]:
+        """The chat's topics (deleted ones excluded), oldest first: ForumTopic objects plus
+        ``is_closed`` and ``created_by_bot``."""
+        topics = self._topics.get(_chat_key(chat_id), {})
+        return [
+            {**topic.forum_topic(), "is_closed": topic.is_closed, "created_by_bot": topic.created_by_bot}
+            for _, topic in sorted(topics.items())
+        ]
+
+    def delete_forum_topic(self, chat_id: int | str, thread_id: int) -> None:
+        """A person deleted the topic: it and every message in it are gone (sends to it then fail)."""
+        key = _chat_key(chat_id)
+        if self._topic(key, thread_id) is None:
+            raise ValueError(f"chat {chat_id} has no forum topic {thread_id}")
+        self._remove_topic(key, thread_id)
+
+    def make_forum_topic_created(
+        self,
+        chat_id: int | str,
+        user_id: int,
+        name: str,
+        *,
+        icon_color: int = FORUM_TOPIC_COLORS[0],
+        icon_custom_emoji_id: str | None = None,
+        chat_title: str | None = None,
+    ) -> JSONDict:
+        """A person created a topic in a forum: the ``forum_topic_created`` service message update."""
+        created: JSONDict = {"name": name, "icon_color": icon_color}
+        if icon_custom_emoji_id:
+            created["icon_custom_emoji_id"] = icon_custom_emoji_id
+        update = self.make_message(chat_id, user_id, is_forum=True, chat_title=chat_title, forum_topic_created=created)
+        msg = update["message"]
+        thread_id = msg["message_id"]
+        msg.update(message_thread_id=thread_id, is_topic_message=True)
+        self._topics.setdefault(msg["chat"]["id"], {})[thread_id] = _Topic(
+            thread_id, name, icon_color, icon_custom_emoji_id
+        )
+        return update
+
+    def _topic(self, chat_id: int | str, thread_id: int) -> _Topic | None:
+        return self._topics.get(chat_id, {}).get(thread_id)
+
+    def _known_topic(self, chat_id: int | str, thread_id: int) -> None:
+        """A builder put a message into this thread: the topic exists (unless it was deleted)."""
+        if self._topic(chat_id, thread_id) is None and (chat_id, thread_id) not in self._deleted_topics:
+            topic = _Topic(thread_id, f"Topic {thread_id}", FORUM_TOPIC_COLORS[0])
+            self._topics.setdefault(chat_id, {})[thread_id] = topic
+
+    def _topic_root(self, chat_id: int | str, thread_id: int) -> JSONDict | None:
+        """The topic's ``forum_topic_created`` message (what topic messages reply to), if stored."""
+        root = self.messages.get((chat_id, thread_id))
+        if root is None or "forum_topic_created" not in root:
+            return None
+        return self._resolve_reply(chat_id, root)
+
+    def _topic_service_message(self, chat_id: int | str, thread_id: int | None, **content: Any) -> JSONDict:
+        """Store a service message the bot caused in a forum (``thread_id`` None: a new topic's own)."""
+        message_id = self.next_message_id(chat_id)
+        thread = message_id if thread_id is None else thread_id
+        msg: JSONDict = {
+            "message_id": message_id,
+            "from": self.bot_user,
+            "date": int(time.time()),
+            "chat": self.chat(chat_id),
+            "message_thread_id": thread,
+            "is_topic_message": True,
+            **content,
+        }
+        self._store_message(msg)
+        return msg
+
+    def _remove_topic(self, chat_id: int | str, thread_id: int) -> None:
+        self._topics.get(chat_id, {}).pop(thread_id, None)
+        self._deleted_topics.add((chat_id, thread_id))
+        for key, msg in list(self.messages.items()):  # the forum_topic_created message included
+            if key[0] == chat_id and msg.get("is_topic_message") and msg.get("message_thread_id") == thread_id:
+                del self.messages[key]
+                self._deleted.add(key)
+
+    def _check_thread(self, chat_id: int | str, thread_id: int) -> None:
+        """A send into a forum topic: it must exist, and be open unless the bot may manage topics."""
+        topic = self._topic(chat_id, thread_id)
+        if topic is None:
+            raise _bad("message thread not found")
+        if topic.is_closed and not self._bot_has_right(chat_id, "can_manage_topics"):
+            raise _bad("TOPIC_CLOSED")
 
     # --------------------------------------------------------------------------------- files
 
@@ -1778,6 +2017,25 @@ class FakeBotAPI:
         if chat_id is None:
             raise _bad("chat_id is empty")
         chat = self.chat(chat_id)
+        markup = self._validate_markup(params.get("reply_markup"))
+        reply = params.get("reply_parameters")
+        if not isinstance(reply, dict) and isinstance(params.get("reply_to_message_id"), int):
+            reply = {"message_id": params["reply_to_message_id"]}
+        replied: JSONDict | None = None
+        same_chat = True
+        if isinstance(reply, dict) and isinstance(reply.get("message_id"), int):
+            reply_chat = reply.get("chat_id", chat_id)
+            same_chat = _norm_chat_id(reply_chat) == chat_id
+            replied = self._resolve_reply(reply_chat, reply["message_id"])
+        thread = params.get("message_thread_id")
+        thread = thread if isinstance(thread, int) and not isinstance(thread, bool) else None
+        if chat.get("is_forum"):
+            if thread is None and replied is not None and same_chat and replied.get("is_topic_message"):
+                thread = replied.get("message_thread_id")  # a reply lands in the replied message's topic
+            if thread is not None:
+                self._check_thread(chat_id, thread)
+                if replied is None:
+                    replied = self._topic_root(chat_id, thread)
         msg: JSONDict = {"message_id": self.next_message_id(chat_id)}
         if chat["type"] == "channel":
             msg["sender_chat"] = chat
@@ -1785,19 +2043,13 @@ class FakeBotAPI:
             msg["from"] = self.bot_user
         msg["date"] = int(time.time())
         msg["chat"] = chat
-        thread = params.get("message_thread_id")
-        if isinstance(thread, int):
+        if thread is not None:
             msg["message_thread_id"] = thread
             if chat.get("is_forum"):
                 msg["is_topic_message"] = True
-        reply = params.get("reply_parameters")
-        if not isinstance(reply, dict) and isinstance(params.get("reply_to_message_id"), int):
-            reply = {"message_id": params["reply_to_message_id"]}
-        if isinstance(reply, dict) and isinstance(reply.get("message_id"), int):
-            reply_chat = reply.get("chat_id", chat_id)
-            msg["reply_to_message"] = self._resolve_reply(reply_chat, reply["message_id"])
+        if replied is not None:
+            msg["reply_to_message"] = replied
         msg.update({k: v for k, v in content.items() if v is not None and v != []})
-        markup = self._validate_markup(params.get("reply_markup"))
         if markup is not None:
             msg["reply_markup"] = markup
         if params.get("protect_content") is True:
@@ -1885,6 +2137,126 @@ class FakeBotAPI:
             body = self._photo_sizes(stored, 1280, 960) if kind == "photo" else self._media_object(stored, kind)
             messages.append(self._build_bot_message(sub, media_group_id=group_id, **{kind: body}, **content))
         return messages
+
+    async def _m_copyMessage(self, call: Call) -> JSONDict:
+        """Copy a stored message into ``chat_id``; the result is a MessageId (see :meth:`message_of`)."""
+        params = call.params
+        if call.chat_id is None:
+            raise _bad("chat_id is empty")
+        from_chat, message_id = _norm_chat_id(params.get("from_chat_id")), params.get("message_id")
+        if from_chat is None:
+            raise _bad("from_chat_id is empty")
+        if not isinstance(message_id, int) or isinstance(message_id, bool):
+            raise _bad("message identifier is not specified")
+        source = self.messages.get((from_chat, message_id))
+        if source is None or (from_chat, message_id) in self._deleted:
+            raise _bad("message to copy not found")
+        if not _COPYABLE_CONTENT.intersection(source) or _UNCOPYABLE_CONTENT.intersection(source):
+            raise _bad("message can't be copied")
+        content: JSONDict = {key: copy.deepcopy(source[key]) for key in _COPIED_FIELDS if key in source}
+        if "poll" in content:
+            content["poll"]["id"] = str(secrets.randbits(62))
+        if any(kind in content for kind in _CAPTIONED_CONTENT):
+            if "caption" in params:  # a new caption replaces the original ("" removes it)
+                caption, entities = self._format(params, "caption", "caption_entities", CAPTION_LIMIT, required=False)
+                content.update(caption=caption or None, caption_entities=entities or None)
+            if isinstance(params.get("show_caption_above_media"), bool):
+                content["show_caption_above_media"] = params["show_caption_above_media"] or None
+        msg = self._build_bot_message(call, **content)
+        return {"message_id": msg["message_id"]}
+
+    # ------------------------------------------------------------------------ forum topics
+
+    def _forum_chat(self, call: Call) -> int | str:
+        if call.chat_id is None:
+            raise _bad("chat_id is empty")
+        chat = self.chat(call.chat_id)
+        if chat["type"] != "supergroup" or not chat.get("is_forum"):
+            raise _bad("the chat is not a forum")
+        return call.chat_id
+
+    def _topic_target(self, call: Call) -> tuple[int | str, _Topic]:
+        chat_id = self._forum_chat(call)
+        thread_id = call.params.get("message_thread_id")
+        if not isinstance(thread_id, int) or isinstance(thread_id, bool) or thread_id <= 0:
+            raise _bad("invalid message thread identifier specified")
+        topic = self._topic(chat_id, thread_id)
+        if topic is None:
+            raise _bad("TOPIC_ID_INVALID")
+        return chat_id, topic
+
+    @staticmethod
+    def _topic_name(raw: Any) -> str:
+        """Telegram trims the name and cuts it to 128 characters; an empty result is refused."""
+        name = str(raw if raw is not None else "").strip()[:FORUM_TOPIC_NAME_LIMIT].strip()
+        if not name:
+            raise _bad("title must be non-empty")
+        return name
+
+    async def _m_createForumTopic(self, call: Call) -> JSONDict:
+        chat_id = self._forum_chat(call)
+        if not self._bot_has_right(chat_id, "can_manage_topics"):
+            raise _bad("not enough rights to create a topic")
+        name = self._topic_name(call.params.get("name"))
+        color = call.params.get("icon_color", FORUM_TOPIC_COLORS[0])
+        if color not in FORUM_TOPIC_COLORS or isinstance(color, bool):
+            raise _bad("invalid icon color specified")
+        emoji = str(call.params.get("icon_custom_emoji_id") or "") or None
+        created: JSONDict = {"name": name, "icon_color": color}
+        if emoji:
+            created["icon_custom_emoji_id"] = emoji
+        service = self._topic_service_message(chat_id, None, forum_topic_created=created)
+        topic = _Topic(service["message_id"], name, color, emoji, created_by_bot=True)
+        self._topics.setdefault(chat_id, {})[topic.thread_id] = topic
+        return topic.forum_topic()
+
+    async def _m_editForumTopic(self, call: Call) -> bool:
+        chat_id, topic = self._topic_target(call)
+        if not topic.created_by_bot and not self._bot_has_right(chat_id, "can_manage_topics"):
+            raise _bad("not enough rights to edit the topic")
+        raw_name = call.params.get("name")
+        edit_name = raw_name is not None and raw_name != ""
+        edit_icon = "icon_custom_emoji_id" in call.params
+        if not edit_name and not edit_icon:
+            return True
+        name = self._topic_name(raw_name) if edit_name else topic.name
+        emoji = topic.icon_custom_emoji_id
+        if edit_icon:
+            emoji = str(call.params.get("icon_custom_emoji_id") or "") or None
+        if name == topic.name and emoji == topic.icon_custom_emoji_id:
+            raise _bad("TOPIC_NOT_MODIFIED")
+        edited: JSONDict = {}
+        if name != topic.name:
+            edited["name"] = name
+        if emoji != topic.icon_custom_emoji_id:
+            edited["icon_custom_emoji_id"] = emoji or ""
+        topic.name, topic.icon_custom_emoji_id = name, emoji
+        self._topic_service_message(chat_id, topic.thread_id, forum_topic_edited=edited)
+        return True
+
+    async def _toggle_topic(self, call: Call, closed: bool) -> bool:
+        chat_id, topic = self._topic_target(call)
+        if not topic.created_by_bot and not self._bot_has_right(chat_id, "can_manage_topics"):
+            raise _bad("not enough rights to close or open the topic")
+        if topic.is_closed == closed:
+            raise _bad("TOPIC_NOT_MODIFIED")
+        topic.is_closed = closed
+        event = "forum_topic_closed" if closed else "forum_topic_reopened"
+        self._topic_service_message(chat_id, topic.thread_id, **{event: {}})
+        return True
+
+    async def _m_closeForumTopic(self, call: Call) -> bool:
+        return await self._toggle_topic(call, True)
+
+    async def _m_reopenForumTopic(self, call: Call) -> bool:
+        return await self._toggle_topic(call, False)
+
+    async def _m_deleteForumTopic(self, call: Call) -> bool:
+        chat_id, topic = self._topic_target(call)
+        if not topic.created_by_bot and not self._bot_has_right(chat_id, "can_delete_messages"):
+            raise _bad("not enough rights to delete the topic")
+        self._remove_topic(chat_id, topic.thread_id)
+        return True
 
     def _edit_target(self, call: Call) -> tuple[JSONDict | None, bool]:
         """(stored message or None, is_inline)."""
@@ -2075,7 +2447,8 @@ class FakeBotAPI:
         if call.chat_id is None or not isinstance(user_id, int):
             raise _bad("user_id is empty" if call.chat_id is not None else "chat_id is empty")
         user = self.bot_user if user_id == self.bot_id else self.user(user_id)
-        return self.member_dict(user, self._status_of(call.chat_id, user_id))
+        status = self._status_of(call.chat_id, user_id)
+        return self.member_dict(user, status, self._rights.get((call.chat_id, user_id)))
 
     async def _m_getChatAdministrators(self, call: Call) -> list[JSONDict]:
         if call.chat_id is None:
@@ -2083,7 +2456,9 @@ class FakeBotAPI:
         if self.chat(call.chat_id)["type"] == "private":
             raise _bad("there are no administrators in the private chat")
         admins = [
-            self.member_dict(self.bot_user if uid == self.bot_id else self.user(uid), status)
+            self.member_dict(
+                self.bot_user if uid == self.bot_id else self.user(uid), status, self._rights.get((call.chat_id, uid))
+            )
             for uid, status in self._members.get(call.chat_id, {}).items()
             if status in ("creator", "administrator")
         ]
