@@ -39,11 +39,14 @@ async def _open_and_post(
 ) -> tuple[Ticket | None, bool, bool]:
     """(ticket, created?, posted?); no ticket when no support chat would receive it."""
     data = context.bot_data
-    async with data.sessions() as session, session.begin():
+    # Read, route, then write: the directory may open its own session, which must not wait on
+    # this one's write lock (SQLite has one writer).
+    async with data.sessions() as session:
         province = await asker_province(session, user_id, chat_id, chat_type)
-        target = await data.directory.route(province)
-        if target is None:
-            return None, False, False
+    target = await data.directory.route(province)
+    if target is None:
+        return None, False, False
+    async with data.sessions() as session, session.begin():
         ticket, created = await TicketRepository(session).open(
             user_id=user_id,
             origin_chat_type=chat_type,
