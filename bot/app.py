@@ -20,6 +20,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 import texts
+import texts.stats as stats_texts
 import texts.support as say
 from answering.ratelimit import UserRateLimiter
 from answering.runtime import open_runtime
@@ -125,7 +126,7 @@ async def _set_commands(application: BotApplication, settings: BotSettings, *, h
     await bot.set_my_commands([BotCommand(c, d) for c, d in private], scope=BotCommandScopeAllPrivateChats())
     await bot.set_my_commands([BotCommand(c, d) for c, d in texts.COMMANDS_GROUP], scope=BotCommandScopeAllGroupChats())
     for admin in sorted(settings.admin_user_ids):
-        commands = [BotCommand(c, d) for c, d in private + texts.COMMANDS_ADMIN + say.COMMANDS_ADMIN]
+        commands = [BotCommand(c, d) for c, d in private + texts.COMMANDS_ADMIN + say.COMMANDS_ADMIN + stats_texts.COMMANDS_ADMIN]
         try:
             await bot.set_my_commands(commands, scope=BotCommandScopeChat(admin))
         except TelegramError:  # the admin has not started a chat with the bot yet

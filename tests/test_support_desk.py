@@ -5,6 +5,9 @@ topic, close and rating, the sweep's reminders and give-up with a fake clock, fo
 and outsiders, routing by province (group tag and the member's own choice), a forum support
 chat whose topic is deleted, a failed delivery, and ``/hotro``.
 
+Longer than 400 lines because every scenario shares one running bot, support chats and
+helpers; splitting them would start the bot and Rasa once per file.
+
 The app runs with ``concurrent_updates=1``: updates are handled in order, so "this update
 changed nothing" is proven by a later probe update's answer (a barrier), never by a sleep.
 """
