@@ -125,8 +125,9 @@ async def _set_commands(application: BotApplication, settings: BotSettings, *, h
     private = texts.COMMANDS_PRIVATE + (say.COMMANDS_PRIVATE if human else [])
     await bot.set_my_commands([BotCommand(c, d) for c, d in private], scope=BotCommandScopeAllPrivateChats())
     await bot.set_my_commands([BotCommand(c, d) for c, d in texts.COMMANDS_GROUP], scope=BotCommandScopeAllGroupChats())
+    admin_only = texts.COMMANDS_ADMIN + say.COMMANDS_ADMIN + stats_texts.COMMANDS_ADMIN
     for admin in sorted(settings.admin_user_ids):
-        commands = [BotCommand(c, d) for c, d in private + texts.COMMANDS_ADMIN + say.COMMANDS_ADMIN + stats_texts.COMMANDS_ADMIN]
+        commands = [BotCommand(c, d) for c, d in private + admin_only]
         try:
             await bot.set_my_commands(commands, scope=BotCommandScopeChat(admin))
         except TelegramError:  # the admin has not started a chat with the bot yet
