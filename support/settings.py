@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,6 +24,11 @@ class SupportSettings(BaseSettings):
     support_sweep_seconds: float = Field(default=60.0, ge=1.0)
     # The daily digest in the default support chat, at this hour (Vietnam time); -1 switches it off.
     support_digest_hour: int = Field(default=7, ge=-1, le=23)
+
+    @field_validator("support_chat_id", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def remind_after(self) -> timedelta:
