@@ -36,6 +36,7 @@ from storage.migrate import (
 )
 from support.repository import TicketRepository
 from tests.pg import backend_url, pg_url  # noqa: F401  (fixtures)
+from tests.unit.test_support import test_tickets_open_once_per_record_and_fall_due_once as ticket_lifecycle
 
 
 @pytest.fixture
@@ -298,3 +299,46 @@ async def test_concurrent_migrations_of_one_postgresql_database(pg_url: str) -> 
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_0004_turns_waiting_handoffs_into_unposted_tickets_and_back(empty_db: AsyncEngine) -> None:
+    """Hand-off requests nobody ever read become open tickets the desk's sweep will post."""
+    from alembic import command
+
+    async with empty_db.begin() as connection:
+        await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0003"))
+        await connection.execute(
+            text(
+                "INSERT INTO question_records (id, created_at, chat_type, user_id, chat_id, normalized_text,"
+                " decision, topic_id, candidates, confidence, latency_ms, nlu_source)"
+                " VALUES (7, :at, 'supergroup', 42, -100, 'hỏi gì đó', 'unknown', NULL, :c, 0.1, 5, 'rasa')"
+            ),
+            {"at": datetime(2026, 5, 1, tzinfo=UTC), "c": '["dvc_cu_tru"]'},
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO handoff_requests (record_id, user_id, chat_id, question, status, created_at)"
+                " VALUES (7, 42, -100, 'hỏi gì đó', 'waiting', :at)"
+            ),
+            {"at": datetime(2026, 5, 1, 1, tzinfo=UTC)},
+        )
+    await create_schema(empty_db)
+    async with session_factory(empty_db)() as session:
+        [ticket] = await TicketRepository(session).unposted()
+    assert (ticket.record_id, ticket.user_id, ticket.origin_chat_type, ticket.origin_chat_id) == (
+        7,
+        42,
+        "supergroup",
+        -100,
+    )
+    assert ticket.guesses == ["dvc_cu_tru"] and ticket.status == "open" and ticket.header_message_id is None
+    async with empty_db.begin() as connection:
+        await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0003"))
+        rows = (await connection.execute(text("SELECT record_id, user_id, status FROM handoff_requests"))).all()
+    assert [tuple(r) for r in rows] == [(7, 42, "waiting")]
+
+
+async def test_ticket_lifecycle_on_both_back_ends(empty_db: AsyncEngine) -> None:
+    """The fast tier's ticket checks (SQLite) again on each back end, PostgreSQL included."""
+    await create_schema(empty_db)
+    await ticket_lifecycle(empty_db)
