@@ -208,7 +208,9 @@ async def test_unknown_without_a_support_chat_offers_no_human(fake: FakeBotAPI, 
     assert unknown.params["text"] == f"{texts.UNKNOWN}\n\n{say.UNKNOWN_NO_HUMAN}"
     assert "người hỗ trợ" not in unknown.params["text"] and "113" in unknown.params["text"]
     assert buttons(unknown) == [(texts.BUTTON_MENU, "m")]
-    record_id = record_id_of(unknown)
+    await RUNNING["app"].bot_data.answers.records.flush()
+    async with session_factory(engine)() as session:
+        record_id = await session.scalar(select(QuestionRecord.id).where(QuestionRecord.user_id == user))
     forged = await press(fake, unknown, user, f"h:{record_id}", "editMessageText")
     assert say.HANDOFF_UNAVAILABLE in forged.params["text"]
     async with session_factory(engine)() as session:
