@@ -46,6 +46,7 @@ class ResilientClassifier:
         self._clock = clock
         self._down_since: float | None = None if rasa else clock()
         self._probing = False  # one question is trying a Rasa that was down
+        self._paused = 0  # > 0 while a model is being swapped: the fallback answers meanwhile
 
     @property
     def rasa_available(self) -> bool:
@@ -72,7 +73,21 @@ class ResilientClassifier:
                     self._probing = False
         return Classification(self._fallback.rank_normalized([normalized])[0], Source.LEXICAL)
 
+    def pause_rasa(self) -> None:
+        """Answer from the fallback until :meth:`resume_rasa`: Rasa stops answering while it loads a
+        model, and no question should wait for that."""
+        self._paused += 1
+
+    def resume_rasa(self) -> None:
+        self._paused = max(0, self._paused - 1)
+
+    def replace_fallback(self, fallback: LexicalClassifier) -> None:
+        """A new model's examples: the fallback must describe the same examples as the model."""
+        self._fallback = fallback
+
     def _should_try_rasa(self) -> bool:
+        if self._paused:
+            return False
         if self._down_since is None:
             return True
         return not self._probing and self._clock() - self._down_since >= self._retry_seconds

@@ -199,14 +199,14 @@ def _rasa_train_command(settings: NluSettings, config: Path, data: Path, out_dir
     ]
 
 
-def _finish_rasa(process: subprocess.Popen[bytes], model: Path) -> Path:
+def finish_rasa(process: subprocess.Popen[bytes], model: Path) -> Path:
     returncode = process.wait()
     if returncode != 0 or not model.exists():
         raise TrainingError(f"rasa train failed with exit code {returncode}")
     return model
 
 
-def _start_rasa(
+def start_rasa(
     settings: NluSettings, config: Path, data: Path, out_dir: Path, name: str
 ) -> tuple[subprocess.Popen[bytes], Path]:
     """``rasa train nlu`` as a child process, and the model file it will write."""
@@ -218,10 +218,10 @@ def _start_rasa(
 
 
 def train_rasa_model(settings: NluSettings, config: Path, data: Path, out_dir: Path, name: str) -> Path:
-    return _finish_rasa(*_start_rasa(settings, config, data, out_dir, name))
+    return finish_rasa(*start_rasa(settings, config, data, out_dir, name))
 
 
-def _calibrate(examples: Mapping[str, Sequence[str]]) -> tuple[Calibration, dict[str, object]]:
+def calibrate(examples: Mapping[str, Sequence[str]]) -> tuple[Calibration, dict[str, object]]:
     """Thresholds from cross-validation plus the calibration sets (see ``nlu.calibration``)."""
     settings = classifier_settings()
     questions = [pair for path in CALIBRATION_FILES for pair in load_calibration_questions(path, examples)]
@@ -259,15 +259,15 @@ def train(settings: NluSettings, *, force: bool = False) -> Manifest:
     write_rasa_data(examples, data_path)
     print(f"[2/4] training the Rasa model (seed {SEED}) in the background", flush=True)
     name = f"nlu-{fp[:12]}"
-    process, model_path = _start_rasa(settings, CONFIG, data_path, settings.model_dir, name)
+    process, model_path = start_rasa(settings, CONFIG, data_path, settings.model_dir, name)
     try:
         print("[3/4] calibrating thresholds on cross-validation and the calibration sets", flush=True)
-        calibration, calibration_notes = _calibrate(examples)
+        calibration, calibration_notes = calibrate(examples)
     except BaseException:
         process.kill()
         process.wait()
         raise
-    model = _finish_rasa(process, model_path)
+    model = finish_rasa(process, model_path)
     manifest = Manifest(
         fingerprint=fp,
         model_file=model.name,
