@@ -40,6 +40,7 @@ class Runtime:
     knowledge: KnowledgeSnapshot
     pipeline: AnswerPipeline
     rasa_url: str | None
+    rasa_token: str
 
 
 async def load_knowledge(sessions: async_sessionmaker[AsyncSession]) -> KnowledgeSnapshot:
@@ -81,10 +82,10 @@ async def open_runtime(
             logger.warning("starting a local Rasa server (takes a few seconds) ...")
             await asyncio.to_thread(server.start)
             stack.callback(server.stop)
-            rasa_url = server.url
+            rasa_url, token = server.url, server.token
             rasa = RasaClient(server.url, server.token, timeout=nlu_settings.rasa_timeout_seconds, http=http)
         classifier = ResilientClassifier(
             rasa, LexicalClassifier(knowledge.examples), retry_seconds=nlu_settings.rasa_retry_seconds
         )
         pipeline = AnswerPipeline(classifier, knowledge, manifest.calibration)
-        yield Runtime(engine, sessions, http, knowledge, pipeline, rasa_url)
+        yield Runtime(engine, sessions, http, knowledge, pipeline, rasa_url, token)

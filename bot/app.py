@@ -20,6 +20,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 import texts
+import texts.learning as learning_texts
 import texts.stats as stats_texts
 import texts.support as say
 from answering.ratelimit import UserRateLimiter
@@ -30,6 +31,8 @@ from bot.errors import on_error
 from bot.features import register_all
 from bot.sender.runner import start_sender_task
 from bot.settings import BotSettings
+from learning.publish import ModelPublisher
+from learning.settings import LearningSettings
 from nlu.settings import NluSettings
 from records.writer import RecordWriter
 from storage.settings import StorageSettings
@@ -46,6 +49,7 @@ def build_application(
     nlu_settings: NluSettings | None = None,
     storage_settings: StorageSettings | None = None,
     support_settings: SupportSettings | None = None,
+    learning_settings: LearningSettings | None = None,
 ) -> BotApplication:
     """The Application with every feature; resources open in post_init and close in post_shutdown."""
     if settings.telegram_bot_token is None:
@@ -79,6 +83,7 @@ def build_application(
         nlu_settings or NluSettings(),
         storage_settings or StorageSettings(),
         support_settings or SupportSettings(),
+        learning_settings or LearningSettings(),
     )
     register_all(application)
     application.add_error_handler(on_error)
@@ -101,6 +106,13 @@ async def _post_init(application: BotApplication) -> None:
             limiter=UserRateLimiter(burst=settings.rate_limit_burst, per_second=settings.rate_limit_per_second),
             exit_stack=stack,
             directory=SupportDirectory(data.support.support_chat_id, runtime.sessions),
+            publisher=ModelPublisher(
+                runtime.pipeline,
+                [runtime.rasa_url] if runtime.rasa_url else [],
+                runtime.rasa_token,
+                runtime.http,
+                data.nlu_settings.model_dir,
+            ),
         )
         if settings.broadcast_sender_in_bot:
             opened.sender = await start_sender_task(settings, runtime.sessions)
@@ -125,7 +137,13 @@ async def _set_commands(application: BotApplication, settings: BotSettings, *, h
     private = texts.COMMANDS_PRIVATE + (say.COMMANDS_PRIVATE if human else [])
     await bot.set_my_commands([BotCommand(c, d) for c, d in private], scope=BotCommandScopeAllPrivateChats())
     await bot.set_my_commands([BotCommand(c, d) for c, d in texts.COMMANDS_GROUP], scope=BotCommandScopeAllGroupChats())
-    admin_only = texts.COMMANDS_ADMIN + say.COMMANDS_ADMIN + stats_texts.COMMANDS_ADMIN
+    admin_only = (
+        texts.COMMANDS_ADMIN
+        + say.COMMANDS_ADMIN
+        + stats_texts.COMMANDS_ADMIN
+        + learning_texts.COMMANDS_CURATOR
+        + learning_texts.COMMANDS_ADMIN
+    )
     for admin in sorted(settings.admin_user_ids):
         commands = [BotCommand(c, d) for c, d in private + admin_only]
         try:

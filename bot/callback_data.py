@@ -33,6 +33,8 @@ AnnouncementId = Annotated[int, Range(1, INT32_MAX)]
 SmallIndex = Annotated[int, Range(0, 99)]
 PageNumber = Annotated[int, Range(1, 99_999)]
 TicketId = Annotated[int, Range(1, INT32_MAX)]
+GroupId = Annotated[int, Range(1, INT32_MAX)]
+VersionId = Annotated[int, Range(1, INT32_MAX)]
 
 
 class Action:
@@ -231,7 +233,7 @@ class TicketMain(Action):
 @action("sg")
 @dataclass(frozen=True)
 class TicketTopics(Action):
-    """"Trả lời bằng chủ đề…": the assistant's guesses first, then the domains."""
+    """ "Trả lời bằng chủ đề…": the assistant's guesses first, then the domains."""
 
     ticket_id: TicketId
 
@@ -279,6 +281,57 @@ class MemberProvince(Action):
     """A member chose their province (``/tinh``), for routing their questions to people."""
 
     province: str
+
+
+# --- the learning loop: the curation inbox and model versions ----------------------------------
+
+
+@action("ip")
+@dataclass(frozen=True)
+class InboxPick(Action):
+    """Resolve a whole inbox group to a topic, or to ``out_of_scope``."""
+
+    group_id: GroupId
+    label: str
+
+
+@action("io")
+@dataclass(frozen=True)
+class InboxDomains(Action):
+    """"Chủ đề khác…": the list of domains."""
+
+    group_id: GroupId
+
+
+@action("id")
+@dataclass(frozen=True)
+class InboxDomain(Action):
+    group_id: GroupId
+    domain: str
+
+
+@action("is")
+@dataclass(frozen=True)
+class InboxSkip(Action):
+    group_id: GroupId
+
+
+@action("ix")
+@dataclass(frozen=True)
+class InboxDelete(Action):
+    group_id: GroupId
+
+
+@action("ib")
+@dataclass(frozen=True)
+class InboxBack(Action):
+    group_id: GroupId
+
+
+@action("vr")
+@dataclass(frozen=True)
+class Rollback(Action):
+    version_id: VersionId
 
 
 # --- encoding and parsing ----------------------------------------------------------------------

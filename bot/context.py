@@ -7,6 +7,7 @@ settings, and ``post_init`` (``bot.app``) opens the resources. Handlers read typ
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from answering.runtime import Runtime
 from answering.service import AnswerService
 from bot.settings import BotSettings
 from knowledge.repository import KnowledgeSnapshot
+from learning.publish import ModelPublisher
+from learning.settings import LearningSettings
 from nlu.settings import NluSettings
 from storage.base import utc_now
 from storage.settings import StorageSettings
@@ -44,6 +47,7 @@ class Open:
     limiter: UserRateLimiter
     exit_stack: AsyncExitStack
     directory: SupportDirectory
+    publisher: ModelPublisher
     sender: SenderTask | None = None
 
 
@@ -53,6 +57,7 @@ class BotData:
     nlu_settings: NluSettings | None = None
     storage_settings: StorageSettings | None = None
     support_settings: SupportSettings | None = None
+    learning_settings: LearningSettings | None = None
     opened: Open | None = None
     # The time as the desk and the statistics see it; tests put a fake clock here.
     clock: Callable[[], datetime] = utc_now
@@ -60,12 +65,19 @@ class BotData:
     progress_shown: dict[int, tuple[int, int, int]] = field(default_factory=dict)
     # Support chats known to be forums (tickets get their own topic there).
     forum_chats: dict[int, bool] = field(default_factory=dict)
+    # The retraining running now, if any (one at a time per process).
+    retraining: asyncio.Task[None] | None = None
 
     def configure(
-        self, settings: BotSettings, nlu: NluSettings, storage: StorageSettings, support: SupportSettings
+        self,
+        settings: BotSettings,
+        nlu: NluSettings,
+        storage: StorageSettings,
+        support: SupportSettings,
+        learning: LearningSettings,
     ) -> None:
         self.settings, self.nlu_settings, self.storage_settings = settings, nlu, storage
-        self.support_settings = support
+        self.support_settings, self.learning_settings = support, learning
 
     @property
     def config(self) -> BotSettings:
@@ -78,6 +90,12 @@ class BotData:
         if self.support_settings is None:
             raise NotReady("the support settings are not configured")
         return self.support_settings
+
+    @property
+    def learning(self) -> LearningSettings:
+        if self.learning_settings is None:
+            raise NotReady("the learning settings are not configured")
+        return self.learning_settings
 
     @property
     def ready(self) -> Open:

@@ -102,4 +102,4 @@ class ModelPublisher:
             raise PublishError(f"{server}: {error}") from error
         if response.status_code != 204:
             raise PublishError(f"{server} answered {response.status_code}: {response.text[:200]}")
-        logger.warning("model %s loaded by %s", archive, server)
+        logger.info("model %s loaded by %s", archive, server)

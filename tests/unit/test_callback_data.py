@@ -42,6 +42,13 @@ EXAMPLES: list[cd.Action] = [
     cd.TicketClose(4),
     cd.TicketRate(5, True),
     cd.MemberProvince("ho_chi_minh"),
+    cd.InboxPick(INT32_MAX, "out_of_scope"),
+    cd.InboxDomains(1),
+    cd.InboxDomain(2, "an_toan_thong_tin_mang"),
+    cd.InboxSkip(3),
+    cd.InboxDelete(4),
+    cd.InboxBack(5),
+    cd.Rollback(6),
 ]
 
 
