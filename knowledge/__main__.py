@@ -1,4 +1,9 @@
-"""``python -m knowledge validate | import | export | training-data | migrate | revision``."""
+"""``python -m knowledge validate | import | export | training-data | migrate | revision``.
+
+``import`` also loads ``curated.yaml`` from the content folder when present (upsert by label
+and key, never deleting curated examples); ``export`` writes every curated example to
+``OUT_DIR/curated.yaml`` for review and commit.
+"""
 
 from __future__ import annotations
 
@@ -35,7 +40,10 @@ def _validate(settings: KnowledgeSettings, content_dir: Path, spec_path: Path) -
     if problems:
         print(f"{len(problems)} problem(s) in {content_dir}", file=sys.stderr)
         return 1
-    print(f"OK: {len(content.topics)} topics, {examples} examples, {len(content.out_of_scope)} out-of-scope questions")
+    print(
+        f"OK: {len(content.topics)} topics, {examples} examples, {len(content.out_of_scope)} out-of-scope questions, "
+        f"{len(content.curated)} curated examples"
+    )
     return 0
 
 
@@ -56,8 +64,11 @@ async def _import(settings: KnowledgeSettings, content_dir: Path, spec_path: Pat
     print(
         f"imported: {len(report.inserted)} new, {len(report.updated)} updated, "
         f"{len(report.unchanged)} unchanged, {len(report.retired)} retired topics; "
-        f"examples +{report.examples_added} -{report.examples_removed}"
+        f"examples +{report.examples_added} -{report.examples_removed}; "
+        f"curated +{report.curated_added} ~{report.curated_updated}"
     )
+    for skipped in report.curated_skipped:
+        print(f"curated example not loaded: {skipped}", file=sys.stderr)
     return 0
 
 

@@ -2,12 +2,17 @@
 
 Reading never raises on bad content: problems are collected with the file and
 entry they belong to, so ``python -m knowledge validate`` can report them all.
+
+``curated.yaml`` (optional) holds the curated examples as exported for review: a list of
+``{label, text, curator, at, sources}``. It is not a domain file; ``import`` upserts it into
+``curated_examples`` (see ``KnowledgeRepository.sync_content``).
 """
 
 from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 DOMAINS_FILE = "domains.yaml"
 OUT_OF_SCOPE_FILE = "out_of_scope.yaml"
 OUT_OF_SCOPE = "out_of_scope"
+CURATED_FILE = "curated.yaml"
 
 
 def nfc(text: str) -> str:
@@ -71,6 +77,26 @@ class TopicEntry(_Entry):
         return [nfc(str(text)).strip() for text in value]
 
 
+class CuratedEntry(_Entry):
+    """One curated example as written to ``curated.yaml``; ``curator`` and ``at`` are its provenance."""
+
+    label: str = Field(pattern=r"^[a-z0-9_]+$", max_length=64)
+    text: str = Field(min_length=1)
+    curator: int | None = None
+    at: datetime | None = None
+    sources: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("text")
+    @classmethod
+    def _nfc_text(cls, value: str) -> str:
+        return nfc(value)
+
+    @field_validator("at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
 class DomainEntry(_Entry):
     key: str
     title: str
@@ -102,6 +128,7 @@ class Content:
     domains: list[DomainEntry] = field(default_factory=list)
     topics: list[TopicRecord] = field(default_factory=list)
     out_of_scope: list[str] = field(default_factory=list)
+    curated: list[CuratedEntry] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
     def training_examples(self) -> dict[str, list[str]]:
@@ -157,8 +184,10 @@ def load_content(directory: Path) -> Content:
             content.out_of_scope = [nfc(str(q)).strip() for q in questions if str(q).strip()]
     else:
         problems.append(Problem(OUT_OF_SCOPE_FILE, "", "file is missing"))
+    if (directory / CURATED_FILE).exists():
+        content.curated = _load_curated(directory / CURATED_FILE, problems)
     for path in sorted(directory.glob("*.yaml")):
-        if path.name in (DOMAINS_FILE, OUT_OF_SCOPE_FILE):
+        if path.name in (DOMAINS_FILE, OUT_OF_SCOPE_FILE, CURATED_FILE):
             continue
         raw = _read_yaml(path, problems)
         if raw is None:
@@ -184,6 +213,23 @@ def load_content(directory: Path) -> Content:
                 continue
             content.topics.append(TopicRecord(str(raw["domain"]), path.name, entry))
     return content
+
+
+def _load_curated(path: Path, problems: list[Problem]) -> list[CuratedEntry]:
+    raw = _read_yaml(path, problems)
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        problems.append(Problem(CURATED_FILE, "", "needs a list of {label, text, curator, at, sources}"))
+        return []
+    entries = []
+    for index, item in enumerate(raw):
+        try:
+            entries.append(CuratedEntry.model_validate(item))
+        except ValidationError as error:
+            for message in _describe(error):
+                problems.append(Problem(CURATED_FILE, f"example #{index + 1}", message))
+    return entries
 
 
 class _LiteralDumper(yaml.SafeDumper):
@@ -221,4 +267,8 @@ def write_content(content: Content, directory: Path) -> list[Path]:
     oos_path = directory / OUT_OF_SCOPE_FILE
     dump_yaml({"questions": list(content.out_of_scope)}, oos_path)
     written.append(oos_path)
+    if content.curated:
+        curated_path = directory / CURATED_FILE
+        dump_yaml([entry.model_dump(mode="json") for entry in content.curated], curated_path)
+        written.append(curated_path)
     return written

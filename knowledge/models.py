@@ -1,11 +1,11 @@
-"""SQLAlchemy 2 models of the knowledge base: domains, topics and the training examples."""
+"""SQLAlchemy 2 models of the knowledge base: domains, topics, imported and curated training examples."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, utc_now
@@ -48,3 +48,25 @@ class TrainingExample(Base):
     intent: Mapped[str] = mapped_column(String(64), index=True)
     text: Mapped[str] = mapped_column(Text)
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CuratedExample(Base):
+    """An example a curator resolved from the inbox (or loaded from ``curated.yaml``).
+
+    Its own table so that ``python -m knowledge import`` (which replaces ``training_examples``)
+    never loses it. ``key`` is ``curation.grouping.grouping_key(text)``: one row per label and
+    key, and when training examples are built the newest curated label of a key wins over every
+    other example with that key. ``sources`` says where it came from:
+    ``{"records": [ids], "tickets": [ids], "group": id}``.
+    """
+
+    __tablename__ = "curated_examples"
+    __table_args__ = (UniqueConstraint("label", "key", name="uq_curated_example"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    label: Mapped[str] = mapped_column(String(64), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(String(500), index=True)
+    curator_id: Mapped[int | None] = mapped_column(BigInteger, default=None)  # None: from a file without one
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now, index=True)
+    sources: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -1,26 +1,36 @@
-"""Async repository over the knowledge tables. Takes a session; never commits."""
+"""Async repository over the knowledge tables. Takes a session; never commits.
+
+Training examples are the imported ones (``training_examples``, replaced by every import)
+merged with the curated ones (``curated_examples``, which import only adds to): a curated
+example's grouping key wins over every imported or older curated example with that key, under
+any label, so a curator's decision removes the same text from every other intent.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from curation.grouping import grouping_key
 from knowledge.content_files import (
     OUT_OF_SCOPE,
     Content,
+    CuratedEntry,
     DomainEntry,
     Link,
     Source,
     TopicEntry,
     TopicRecord,
 )
-from knowledge.models import Domain, Topic, TrainingExample
-from storage.base import utc_now
+from knowledge.models import CuratedExample, Domain, Topic, TrainingExample
+from storage.base import as_utc, utc_now
 
 
 @dataclass(frozen=True)
@@ -70,10 +80,24 @@ class ImportReport:
     retired: list[str] = field(default_factory=list)
     examples_added: int = 0
     examples_removed: int = 0
+    curated_added: int = 0
+    curated_updated: int = 0
+    # Curated examples of curated.yaml not loaded, with why (a label that is no active topic, no words).
+    curated_skipped: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return any((self.inserted, self.updated, self.retired, self.examples_added, self.examples_removed))
+        return any(
+            (
+                self.inserted,
+                self.updated,
+                self.retired,
+                self.examples_added,
+                self.examples_removed,
+                self.curated_added,
+                self.curated_updated,
+            )
+        )
 
 
 def _entry_hash(domain: str, position: int, entry: TopicEntry) -> str:
@@ -153,11 +177,54 @@ class KnowledgeRepository:
             elif example_row.position != position:
                 example_row.position = position
         await self.session.flush()
+        await self._sync_curated(content.curated, seen | {OUT_OF_SCOPE}, report)
         return report
 
-    async def training_examples(self) -> dict[str, list[str]]:
-        """Intent → examples, only for active topics and out_of_scope."""
-        active = set((await self.session.scalars(select(Topic.id).where(Topic.active))).all())
+    async def _sync_curated(self, entries: Sequence[CuratedEntry], labels: set[str], report: ImportReport) -> None:
+        """Upsert curated.yaml by label and key; never deletes (the database may know newer ones)."""
+        if not entries:
+            return
+        stored = {(row.label, row.key): row for row in (await self.session.scalars(select(CuratedExample))).all()}
+        for entry in entries:
+            key = grouping_key(entry.text)
+            if entry.label not in labels or not key:
+                why = "no words" if key == "" else "label is no active topic"
+                report.curated_skipped.append(f"{entry.label}: {entry.text!r} ({why})")
+                continue
+            row = stored.get((entry.label, key))
+            if row is None:
+                row = CuratedExample(
+                    label=entry.label,
+                    key=key,
+                    text=entry.text,
+                    curator_id=entry.curator,
+                    created_at=entry.at or utc_now(),
+                    sources=dict(entry.sources),
+                )
+                self.session.add(row)
+                stored[(entry.label, key)] = row
+                report.curated_added += 1
+                continue
+            # What the file leaves out keeps its stored value.
+            wanted = {
+                "text": entry.text,
+                "curator_id": entry.curator if entry.curator is not None else row.curator_id,
+                "sources": dict(entry.sources) or row.sources,
+            }
+            moved = entry.at is not None and as_utc(entry.at) != as_utc(row.created_at)
+            if moved or any(getattr(row, name) != value for name, value in wanted.items()):
+                for name, value in wanted.items():
+                    setattr(row, name, value)
+                if entry.at is not None:
+                    row.created_at = entry.at
+                report.curated_updated += 1
+        await self.session.flush()
+
+    async def _labels(self) -> set[str]:
+        """Labels examples may have: the active topics and out_of_scope."""
+        return set((await self.session.scalars(select(Topic.id).where(Topic.active))).all()) | {OUT_OF_SCOPE}
+
+    async def _imported_examples(self, labels: set[str]) -> dict[str, list[str]]:
         rows = await self.session.execute(
             select(TrainingExample.intent, TrainingExample.text).order_by(
                 TrainingExample.intent, TrainingExample.position
@@ -165,9 +232,53 @@ class KnowledgeRepository:
         )
         examples: dict[str, list[str]] = {}
         for intent, text in rows:
-            if intent in active or intent == OUT_OF_SCOPE:
+            if intent in labels:
                 examples.setdefault(intent, []).append(text)
         return examples
+
+    async def _curated_winners(self, labels: set[str]) -> list[tuple[str, str, str]]:
+        """(label, text, key) of the curated examples that count: per key the newest, oldest first."""
+        rows = await self.session.execute(
+            select(CuratedExample.label, CuratedExample.text, CuratedExample.key).order_by(
+                CuratedExample.created_at, CuratedExample.id
+            )
+        )
+        winners: dict[str, tuple[str, str, str]] = {}
+        for label, text, key in rows:
+            if label in labels:
+                winners.pop(key, None)  # re-inserted: the order follows the newest decision
+                winners[key] = (label, text, key)
+        return list(winners.values())
+
+    async def training_examples(self) -> dict[str, list[str]]:
+        """Intent → examples (imported, then curated), only for active topics and out_of_scope.
+
+        An imported example whose grouping key a curated example has is left out, whatever its label.
+        """
+        labels = await self._labels()
+        imported = await self._imported_examples(labels)
+        curated = await self._curated_winners(labels)
+        if not curated:
+            return imported
+        taken = {key for _, _, key in curated}
+        examples = {intent: [t for t in texts if grouping_key(t) not in taken] for intent, texts in imported.items()}
+        for label, text, _key in curated:
+            examples.setdefault(label, []).append(text)
+        return {intent: texts for intent, texts in examples.items() if texts}
+
+    async def curated_examples(self) -> list[tuple[str, str]]:
+        """(label, text) of the curated examples training uses, oldest first (for held-out folds)."""
+        return [(label, text) for label, text, _key in await self._curated_winners(await self._labels())]
+
+    async def curated_count(self) -> int:
+        return len(await self.curated_examples())
+
+    async def curated_since(self, moment: datetime) -> int:
+        """Curated examples made after ``moment`` (the "retrain after N new examples" trigger)."""
+        count = await self.session.scalar(
+            select(func.count()).select_from(CuratedExample).where(CuratedExample.created_at > moment)
+        )
+        return int(count or 0)
 
     async def active_topics(self) -> list[Topic]:
         result = await self.session.scalars(select(Topic).where(Topic.active).order_by(Topic.position))
@@ -202,12 +313,16 @@ class KnowledgeRepository:
         return KnowledgeSnapshot(domain_views, views, await self.training_examples())
 
     async def export_content(self) -> Content:
-        """The stored knowledge base in the content-file model (for ``export``)."""
+        """The stored knowledge base in the content-file model (for ``export``).
+
+        Topics carry their imported examples only; every curated example goes to ``curated``
+        (``curated.yaml``), so the topic files round-trip and curated ones stay reviewable.
+        """
         content = Content()
         content.domains = [
             DomainEntry(key=d.key, title=d.title, short_title=d.short_title) for d in await self.domains()
         ]
-        examples = await self.training_examples()
+        examples = await self._imported_examples(await self._labels())
         for topic in await self.active_topics():
             entry = TopicEntry(
                 id=topic.id,
@@ -221,4 +336,11 @@ class KnowledgeRepository:
             )
             content.topics.append(TopicRecord(topic.domain_key, f"{topic.domain_key}.yaml", entry))
         content.out_of_scope = examples.get(OUT_OF_SCOPE, [])
+        rows = await self.session.scalars(select(CuratedExample).order_by(CuratedExample.created_at, CuratedExample.id))
+        content.curated = [
+            CuratedEntry(
+                label=row.label, text=row.text, curator=row.curator_id, at=as_utc(row.created_at), sources=row.sources
+            )
+            for row in rows
+        ]
         return content

@@ -33,7 +33,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from storage.base import Base
 
 # Every package that keeps tables; imported before Alembic compares or creates the whole schema.
-MODEL_MODULES = ("knowledge.models", "records.models", "broadcasts.models", "support.models")
+MODEL_MODULES = (
+    "knowledge.models",
+    "records.models",
+    "broadcasts.models",
+    "support.models",
+    "curation.models",
+    "learning.models",
+)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 

@@ -342,3 +342,17 @@ async def test_ticket_lifecycle_on_both_back_ends(empty_db: AsyncEngine) -> None
     """The fast tier's ticket checks (SQLite) again on each back end, PostgreSQL included."""
     await create_schema(empty_db)
     await ticket_lifecycle(empty_db)
+
+
+async def test_curation_lifecycle_on_both_back_ends(empty_db: AsyncEngine, content: Content, tmp_path: Path) -> None:
+    """The fast tier's inbox, curated examples and curators (SQLite) again on each back end."""
+    from tests.unit.test_curation import (
+        curated_yaml_round_trip,
+        inbox_lifecycle,
+        test_curators_are_granted_and_revoked,
+    )
+
+    await create_schema(empty_db)
+    await inbox_lifecycle(empty_db, content)
+    await curated_yaml_round_trip(empty_db, content, tmp_path)
+    await test_curators_are_granted_and_revoked(empty_db)
