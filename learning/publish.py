@@ -23,6 +23,7 @@ version so a restart serves it too.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Sequence
@@ -68,7 +69,7 @@ class ModelPublisher:
         self._timeout = load_timeout
         self._lock = asyncio.Lock()
 
-    async def publish(self, name: str) -> Published:
+    async def publish(self, name: str, *, rollback: bool = False) -> Published:
         """Load version ``name`` into every server, then switch fallback and thresholds with it."""
         files = VersionFiles(self._model_dir, name)
         if not files.exists():
@@ -87,7 +88,7 @@ class ModelPublisher:
                 self._pipeline.calibration = manifest.calibration
             finally:
                 classifier.resume_rasa()
-            await asyncio.to_thread(files.serve)
+            await asyncio.to_thread(functools.partial(files.serve, pinned=rollback))
             return Published(name, time.monotonic() - started, len(self._servers))
 
     async def _load(self, server: str, archive: str) -> None:

@@ -24,6 +24,7 @@ from nlu.training import Manifest, fingerprint, load_examples
 
 VERSIONS = "versions"
 EXAMPLES = "examples.json"
+PINNED = "pinned_by_rollback"
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,15 @@ class VersionFiles:
         payload = {"intents": {k: list(v) for k, v in examples.items()}}
         (self.folder / EXAMPLES).write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
 
-    def serve(self) -> None:
-        """Make this version the one a restart serves: the top-level manifest points into its folder."""
+    def serve(self, *, pinned: bool = False) -> None:
+        """Make this version the one a restart serves: the top-level manifest points into its folder.
+
+        ``pinned`` (a rollback): ``make setup`` must not retrain over it just because the database
+        holds newer curated examples; the next published model lifts the pin.
+        """
         manifest = self.manifest()
-        Manifest(manifest.fingerprint, self.relative_archive, manifest.calibration, manifest.notes).save(self.model_dir)
+        notes = {**manifest.notes, PINNED: True} if pinned else manifest.notes
+        Manifest(manifest.fingerprint, self.relative_archive, manifest.calibration, notes).save(self.model_dir)
 
 
 def adopt_setup_model(model_dir: Path, examples_file: Path, fallback_examples: Mapping[str, Sequence[str]]) -> str:

@@ -253,6 +253,15 @@ def train(settings: NluSettings, *, force: bool = False) -> Manifest:
     if not force and current and current.fingerprint == fp and current.model_path(settings.model_dir).exists():
         print(f"NLU model is up to date ({current.model_file}); nothing to train.")
         return current
+    if (
+        not force
+        and current
+        and current.notes.get("pinned_by_rollback")
+        and current.model_path(settings.model_dir).exists()
+    ):
+        # A curator rolled back to this model (learning.versions); a restart must not undo that.
+        print(f"NLU model {current.model_file} was chosen by a rollback; not retraining (--force to override).")
+        return current
     started = time.monotonic()
     print(f"[1/4] {print_counts} examples in {len(examples)} intents (fingerprint {fp[:12]})", flush=True)
     data_path = RASA_PROJECT / "data" / "nlu.yml"

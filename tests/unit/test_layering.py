@@ -24,6 +24,8 @@ PLAIN_PACKAGES = (
     "markup",
     "support",
     "stats",
+    "curation",
+    "learning",
 )
 FORBIDDEN = ("telegram", "bot")
 MAX_LINES = 400

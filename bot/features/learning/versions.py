@@ -81,7 +81,7 @@ async def on_rollback(update: Update, context: BotContext) -> None:
         return
     await query.answer(say.ROLLBACK_STARTED.format(id=version.id))
     try:
-        published = await context.bot_data.ready.publisher.publish(version.name)
+        published = await context.bot_data.ready.publisher.publish(version.name, rollback=True)
     except PublishError as error:
         await context.bot.send_message(message.chat.id, say.PUBLISH_FAILED.format(reason=str(error)[:300]))
         return
