@@ -82,6 +82,8 @@ def old_content() -> dict[str, list[str]]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = PROJECT_ROOT / "knowledge" / "content"
         for path in folder.glob("*.yaml"):
+            if path.name == "curated.yaml":
+                continue  # curated examples came later (the learning loop); the "before" never had them
             shown = subprocess.run(
                 ["git", "show", f"{BASE_COMMIT}:{path.relative_to(PROJECT_ROOT)}"],
                 cwd=PROJECT_ROOT,
