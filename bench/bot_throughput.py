@@ -34,7 +34,7 @@ from nlu.lexical import LexicalClassifier
 from nlu.resilient import ResilientClassifier
 from nlu.server import LocalRasaServer, current_model
 from nlu.settings import PROJECT_ROOT, NluSettings
-from storage.engine import create_engine, session_factory
+from storage.engine import create_engine, create_schema, session_factory
 from storage.settings import StorageSettings
 from tests.fake_bot_api import FakeBotAPI
 
@@ -140,6 +140,7 @@ async def main_async(args: argparse.Namespace) -> int:
     shutil.copy(source_db, database)
     database_url = f"sqlite+aiosqlite:///{database}"
     engine = create_engine(database_url)
+    await create_schema(engine)  # the copied database may predate the newest migration
     knowledge = await load_knowledge(session_factory(engine))
     await engine.dispose()
     manifest = current_model(nlu_settings)

@@ -39,7 +39,7 @@ from nlu.resilient import ResilientClassifier, Source
 from nlu.server import LocalRasaServer
 from nlu.settings import PROJECT_ROOT, NluSettings
 from nlu.training import Manifest, load_examples
-from storage.engine import create_engine, session_factory
+from storage.engine import create_engine, create_schema, session_factory
 from storage.settings import StorageSettings
 
 QUESTIONS = PROJECT_ROOT.parent / "shared" / "spec" / "dev-questions.yaml"
@@ -76,6 +76,7 @@ async def run(args: argparse.Namespace) -> int:
     first, second = scratch_versions(settings, folder)
     questions = [str(q["text"]) for q in yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))["questions"]]
     engine = create_engine(StorageSettings().database_url)
+    await create_schema(engine)  # the database may predate the newest migration
     knowledge = await load_knowledge(session_factory(engine))
     await engine.dispose()
     server = LocalRasaServer(settings, model=VersionFiles(folder, first).archive)

@@ -40,7 +40,7 @@ from nlu.resilient import ResilientClassifier
 from nlu.server import LocalRasaServer, current_model
 from nlu.settings import PROJECT_ROOT, NluSettings
 from nlu.training import CONFIG, SEED, train_rasa_model, write_rasa_data
-from storage.engine import create_engine, session_factory
+from storage.engine import create_engine, create_schema, session_factory
 from storage.settings import StorageSettings
 
 QUESTIONS = PROJECT_ROOT.parent / "shared" / "spec" / "dev-questions.yaml"
@@ -97,6 +97,7 @@ async def main_async(args: argparse.Namespace) -> int:
     texts = [str(q["text"]) for q in yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))["questions"]]
     questions = (texts * (args.requests // len(texts) + 1))[: args.requests]
     engine = create_engine(StorageSettings().database_url)
+    await create_schema(engine)  # the database may predate the newest migration
     knowledge = await load_knowledge(session_factory(engine))
     await engine.dispose()
     manifest = current_model(nlu_settings)
