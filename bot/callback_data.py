@@ -298,7 +298,7 @@ class InboxPick(Action):
 @action("io")
 @dataclass(frozen=True)
 class InboxDomains(Action):
-    """"Chủ đề khác…": the list of domains."""
+    """ "Chủ đề khác…": the list of domains."""
 
     group_id: GroupId
 

@@ -45,7 +45,9 @@ class LocalRasaServer:
     ) -> None:
         self.settings = settings
         self.port = port or free_port()
-        self.token = token or settings.rasa_token.get_secret_value() or secrets.token_urlsafe(24)
+        self.token = (
+            token or settings.rasa_token.get_secret_value() or secrets.token_hex(24)
+        )  # hex: a token starting with '-' would read as an option
         self.model = model or current_model(settings).model_path(settings.model_dir)
         self.log_file = log_file or PROJECT_ROOT / "build" / "logs" / f"rasa-{self.port}.log"
         self._process: subprocess.Popen[bytes] | None = None

@@ -78,12 +78,18 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'assistant.db'}"
 
 
-@pytest.fixture(scope="session")
-async def engine(database_url: str, content: Content) -> AsyncIterator[AsyncEngine]:
+async def knowledge_engine(database_url: str, content: Content) -> AsyncEngine:
+    """A migrated database holding the knowledge base (the caller disposes of the engine)."""
     engine = create_engine(database_url)
     await create_schema(engine)
     async with session_factory(engine)() as session, session.begin():
         await KnowledgeRepository(session).sync_content(content)
+    return engine
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str, content: Content) -> AsyncIterator[AsyncEngine]:
+    engine = await knowledge_engine(database_url, content)
     yield engine
     await engine.dispose()
 

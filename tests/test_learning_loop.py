@@ -21,21 +21,18 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 import texts
 import texts.learning as say
 from bot.app import build_application, running
 from bot.settings import BotSettings
 from knowledge.content_files import Content
-from knowledge.repository import KnowledgeRepository
 from learning.settings import LearningSettings
 from nlu.server import LocalRasaServer
 from nlu.settings import NluSettings
 from nlu.training import Manifest
-from storage.engine import create_engine, create_schema, session_factory
 from storage.settings import StorageSettings
-from tests.conftest import NO_SUPPORT_CHAT
+from tests.conftest import NO_SUPPORT_CHAT, knowledge_engine
 from tests.fake_bot_api import Call, FakeBotAPI
 
 ADMIN = 6_000_001
@@ -68,10 +65,7 @@ def rasa(nlu: NluSettings, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 @pytest.fixture(scope="module")
 async def database(tmp_path_factory: pytest.TempPathFactory, content: Content) -> AsyncIterator[str]:
     url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('loop-db') / 'assistant.db'}"
-    engine: AsyncEngine = create_engine(url)
-    await create_schema(engine)
-    async with session_factory(engine)() as session, session.begin():
-        await KnowledgeRepository(session).sync_content(content)
+    engine = await knowledge_engine(url, content)
     await engine.dispose()
     yield url
 

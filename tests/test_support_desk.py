@@ -29,12 +29,14 @@ from bot.app import build_application, running
 from bot.features.support.sweep import sweep
 from bot.settings import BotSettings
 from broadcasts.registry import GroupRepository
+from knowledge.content_files import Content
 from nlu.server import LocalRasaServer
 from nlu.settings import NluSettings
 from storage.engine import session_factory
 from storage.settings import StorageSettings
 from support.models import EventKind, Ticket, TicketEvent
 from support.settings import SupportSettings
+from tests.conftest import knowledge_engine
 from tests.fake_bot_api import Call, FakeBotAPI
 
 SUPPORT = -1_009_000_000_001
@@ -67,6 +69,19 @@ async def server() -> AsyncIterator[FakeBotAPI]:
             fake.set_chat_member_status(chat, OUTSIDER, "left")
         fake.set_admin_rights(FORUM_CHAT, fake.bot_id, can_manage_topics=True)
         yield fake
+
+
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database of its own: support chats attached here must not reach other modules' bots."""
+    return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('desk-db') / 'assistant.db'}"
+
+
+@pytest.fixture(scope="module")
+async def engine(database_url: str, content: Content) -> AsyncIterator[AsyncEngine]:
+    engine = await knowledge_engine(database_url, content)
+    yield engine
+    await engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -222,6 +237,8 @@ async def test_anonymous_ticket_and_relay_both_ways_with_a_photo(fake: FakeBotAP
         )
     )
     await fake.wait_for("copyMessage", lambda c: c.chat_id == user, since=since, timeout=15)
+    # The confirmation comes after the event is stored: a barrier for the count below.
+    await fake.wait_for("sendMessage", lambda c: c.chat_id == SUPPORT and "Đã chuyển" in (c.text or ""), since=since)
     assert (await events(engine, number)).count(EventKind.REPLY) == 3
     assert EventKind.MEMBER_REPLY in await events(engine, number)
     again = await press(fake, user, heading.result["message_id"], user, "h:1", "answerCallbackQuery")
