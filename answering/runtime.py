@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from answering.pipeline import AnswerPipeline
 from knowledge.repository import KnowledgeRepository, KnowledgeSnapshot
-from nlu.client import RasaClient
+from nlu.client import RankingService, RasaClient
 from nlu.lexical import LexicalClassifier
+from nlu.pool import RasaPool
 from nlu.resilient import ResilientClassifier
 from nlu.server import LocalRasaServer, current_model
 from nlu.settings import NluSettings
@@ -39,7 +40,7 @@ class Runtime:
     http: httpx.AsyncClient
     knowledge: KnowledgeSnapshot
     pipeline: AnswerPipeline
-    rasa_url: str | None
+    rasa_urls: list[str]  # every NLU server answering for this process (publishing reaches each)
     rasa_token: str
 
 
@@ -70,22 +71,24 @@ async def open_runtime(
         stack.push_async_callback(http.aclose)
         manifest = current_model(nlu_settings)
 
-        rasa_url, token = nlu_settings.rasa_url, nlu_settings.rasa_token.get_secret_value()
-        rasa: RasaClient | None = None
-        if rasa_url:
-            rasa = RasaClient(rasa_url, token, timeout=nlu_settings.rasa_timeout_seconds, http=http)
+        servers, token = nlu_settings.rasa_servers(), nlu_settings.rasa_token.get_secret_value()
+        timeout = nlu_settings.rasa_timeout_seconds
+        rasa: RankingService | None = None
+        if servers:
+            clients = [RasaClient(url, token, timeout=timeout, http=http) for url in servers]
+            rasa = clients[0] if len(clients) == 1 else RasaPool(clients, retry_seconds=nlu_settings.rasa_retry_seconds)
             if not await rasa.is_ready():
-                logger.warning("Rasa at %s is not reachable", rasa_url)
-                rasa, rasa_url = None, None
+                logger.warning("no NLU server answers at %s", ", ".join(servers))
+                rasa, servers = None, []
         if rasa is None and start_local_rasa:
             server = LocalRasaServer(nlu_settings)
             logger.warning("starting a local Rasa server (takes a few seconds) ...")
             await asyncio.to_thread(server.start)
             stack.callback(server.stop)
-            rasa_url, token = server.url, server.token
-            rasa = RasaClient(server.url, server.token, timeout=nlu_settings.rasa_timeout_seconds, http=http)
+            servers, token = [server.url], server.token
+            rasa = RasaClient(server.url, server.token, timeout=timeout, http=http)
         classifier = ResilientClassifier(
             rasa, LexicalClassifier(knowledge.examples), retry_seconds=nlu_settings.rasa_retry_seconds
         )
         pipeline = AnswerPipeline(classifier, knowledge, manifest.calibration)
-        yield Runtime(engine, sessions, http, knowledge, pipeline, rasa_url, token)
+        yield Runtime(engine, sessions, http, knowledge, pipeline, servers, token)

@@ -108,7 +108,7 @@ async def _post_init(application: BotApplication) -> None:
             directory=SupportDirectory(data.support.support_chat_id, runtime.sessions),
             publisher=ModelPublisher(
                 runtime.pipeline,
-                [runtime.rasa_url] if runtime.rasa_url else [],
+                runtime.rasa_urls,
                 runtime.rasa_token,
                 runtime.http,
                 data.nlu_settings.model_dir,

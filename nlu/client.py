@@ -6,7 +6,7 @@ so callers can fall back instead of hanging or crashing.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -15,6 +15,14 @@ Ranking = list[tuple[str, float]]
 
 class NluUnavailable(Exception):
     """Rasa did not answer in time or answered with an error."""
+
+
+class RankingService(Protocol):
+    """What the answer path needs from NLU: one server (:class:`RasaClient`) or several (``nlu.pool``)."""
+
+    async def parse(self, text: str) -> Ranking: ...
+
+    async def is_ready(self) -> bool: ...
 
 
 class RasaClient:

@@ -191,9 +191,9 @@ async def rank_with_rasa(url: str, token: str, texts: Sequence[str], timeout: fl
 
 
 def rank_ours(settings: NluSettings, texts: Sequence[str]) -> list[Ranking]:
-    if settings.rasa_url:
+    if settings.rasa_servers():
         token = settings.rasa_token.get_secret_value()
-        return asyncio.run(rank_with_rasa(settings.rasa_url, token, texts, settings.rasa_timeout_seconds))
+        return asyncio.run(rank_with_rasa(settings.rasa_servers()[0], token, texts, settings.rasa_timeout_seconds))
     with LocalRasaServer(settings) as server:
         return asyncio.run(rank_with_rasa(server.url, server.token, texts, settings.rasa_timeout_seconds))
 

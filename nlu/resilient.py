@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from nlu.client import NluUnavailable, RasaClient
+from nlu.client import NluUnavailable, RankingService
 from nlu.lexical import LexicalClassifier, Ranking
 
 logger = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class Classification:
 class ResilientClassifier:
     def __init__(
         self,
-        rasa: RasaClient | None,
+        rasa: RankingService | None,
         fallback: LexicalClassifier,
         *,
         retry_seconds: float,
