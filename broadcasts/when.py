@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
+from storage.base import as_utc
+
 VIETNAM = timezone(timedelta(hours=7))
 
 
@@ -27,4 +29,4 @@ def parse_when(text: str, now: datetime) -> datetime | None:
 
 def format_moment(moment: datetime | None, pattern: str = "%H:%M %d/%m") -> str:
     """A stored (UTC) time in Vietnam time; "–" for none."""
-    return moment.astimezone(VIETNAM).strftime(pattern) if moment else "–"
+    return as_utc(moment).astimezone(VIETNAM).strftime(pattern) if moment else "–"

@@ -18,7 +18,7 @@ PRIVATE_NEW = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 TAG_KINDS = (PROVINCE_TAG, COMMUNE_TAG, LABEL_TAG)
 
 
-async def _super_admin(update: Update, context: BotContext) -> tuple[Message, User] | None:
+async def super_admin_message(update: Update, context: BotContext) -> tuple[Message, User] | None:
     """The message and user of a super-admin command; refuses everyone else politely."""
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
@@ -49,7 +49,7 @@ def split_tags(text: str) -> list[str]:
 
 async def _target(update: Update, context: BotContext, usage: str, *, more: bool) -> tuple[Message, int, int] | None:
     """(message, super-admin id, target user id) of ``/cmd USER_ID …``; usage for a bad id, ``more`` args allowed."""
-    allowed = await _super_admin(update, context)
+    allowed = await super_admin_message(update, context)
     if allowed is None:
         return None
     message, user = allowed
@@ -91,7 +91,7 @@ async def revoke_command(update: Update, context: BotContext) -> None:
 
 
 async def roles_command(update: Update, context: BotContext) -> None:
-    allowed = await _super_admin(update, context)
+    allowed = await super_admin_message(update, context)
     if allowed is None:
         return
     message, _user = allowed

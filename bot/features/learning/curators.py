@@ -6,11 +6,10 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CommandHandler, filters
 
-import texts
 import texts.learning as say
 from bot.context import BotApplication, BotContext
+from bot.features.roles import super_admin_message
 from bot.replies import reply_html
-from broadcasts.roles import is_super_admin
 from curation.roles import CuratorRepository
 from storage.numbers import telegram_user_id
 
@@ -18,12 +17,10 @@ PRIVATE_NEW = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 
 
 async def _admin_target(update: Update, context: BotContext, usage: str) -> tuple[int, int] | None:
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
+    allowed = await super_admin_message(update, context)
+    if allowed is None:
         return None
-    if not is_super_admin(user.id, context.bot_data.admin_ids):
-        await reply_html(message, texts.NOT_ALLOWED)
-        return None
+    message, user = allowed
     args = context.args or []
     target = telegram_user_id(args[0]) if len(args) == 1 else None
     if target is None:
@@ -54,12 +51,10 @@ async def revoke_command(update: Update, context: BotContext) -> None:
 
 
 async def list_command(update: Update, context: BotContext) -> None:
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
+    allowed = await super_admin_message(update, context)
+    if allowed is None:
         return
-    if not is_super_admin(user.id, context.bot_data.admin_ids):
-        await reply_html(message, texts.NOT_ALLOWED)
-        return
+    message, _user = allowed
     async with context.bot_data.sessions() as session:
         rows = await CuratorRepository(session).all()
     if not rows:

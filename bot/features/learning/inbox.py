@@ -9,7 +9,6 @@ the next group is shown in the same message.
 from __future__ import annotations
 
 import html
-from datetime import datetime
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
@@ -31,8 +30,9 @@ from bot.callback_data import (
 )
 from bot.context import BotApplication, BotContext
 from bot.features.learning.access import curator_message, is_curator
-from bot.features.support.posting import as_vietnam, shorten
+from bot.features.support.posting import shorten
 from bot.replies import edit_markup, edit_text, reply_html
+from broadcasts.when import format_moment
 from curation.inbox import GroupView, InboxRepository
 from nlu.decision import OUT_OF_SCOPE
 from nlu.normalize import normalize
@@ -67,10 +67,6 @@ def _main_keyboard(group_id: int, guesses: list[str], context: BotContext) -> In
     return InlineKeyboardMarkup(rows)
 
 
-def _when(moment: datetime) -> str:
-    return as_vietnam(moment).strftime("%H:%M %d/%m")
-
-
 async def _render(context: BotContext, group: GroupView, open_count: int) -> tuple[str, InlineKeyboardMarkup]:
     samples = "\n".join(say.INBOX_SAMPLE.format(text=html.escape(shorten(t, _SAMPLE))) for t in group.texts[:3])
     hints = ""
@@ -78,7 +74,12 @@ async def _render(context: BotContext, group: GroupView, open_count: int) -> tup
         named = ", ".join(f"{html.escape(_label_title(context, label))} ({n})" for label, n in group.labels.items())
         hints = say.INBOX_HINTS.format(labels=named)
     text = say.INBOX_GROUP.format(
-        open=open_count, group=group.id, count=group.count, newest=_when(group.newest_at), samples=samples, hints=hints
+        open=open_count,
+        group=group.id,
+        count=group.count,
+        newest=format_moment(group.newest_at),
+        samples=samples,
+        hints=hints,
     )
     return text, _main_keyboard(group.id, await _guesses(context, group), context)
 

@@ -15,7 +15,6 @@ import os
 import sys
 from datetime import UTC, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -25,6 +24,7 @@ from telegram.ext import CommandHandler, filters
 import texts.learning as say
 from bot.context import BotApplication, BotContext
 from bot.features.learning.access import curator_message
+from broadcasts.when import VIETNAM
 from curation.inbox import InboxRepository
 from learning.publish import PublishError
 from learning.retrain import last_json_line
@@ -33,7 +33,6 @@ from nlu.settings import PROJECT_ROOT
 from storage.base import utc_now
 
 logger = logging.getLogger(__name__)
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 COUNT_JOB = "retrain-count"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DAILY_JOB = "retrain-daily"

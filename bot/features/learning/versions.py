@@ -14,8 +14,8 @@ import texts.learning as say
 from bot.callback_data import Rollback, encode, matching, parse
 from bot.context import BotApplication, BotContext
 from bot.features.learning.access import curator_message, is_curator
-from bot.features.support.posting import as_vietnam
 from bot.replies import reply_html
+from broadcasts.when import format_moment
 from learning.models import ModelVersion, VersionStatus
 from learning.publish import PublishError
 from learning.versions import VersionFiles, VersionRepository
@@ -32,7 +32,7 @@ def _line(version: ModelVersion) -> str:
         mark=say.VERSION_CURRENT if version.current else say.VERSION_OTHER,
         id=version.id,
         name=version.name,
-        when=as_vietnam(version.published_at or version.created_at).strftime("%H:%M %d/%m/%Y"),
+        when=format_moment(version.published_at or version.created_at, "%H:%M %d/%m/%Y"),
         status=say.VERSION_STATUS.get(version.status, version.status),
         figures=figures,
     )

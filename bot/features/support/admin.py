@@ -11,11 +11,10 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import CommandHandler, filters
 
-import texts
 import texts.support as say
 from bot.context import BotApplication, BotContext
+from bot.features.roles import super_admin_message
 from bot.replies import reply_html
-from broadcasts.roles import is_super_admin
 from broadcasts.tags import PROVINCES
 from support.repository import SupportChatRepository
 from support.routing import province_from_text
@@ -39,12 +38,10 @@ async def _mapping(context: BotContext) -> str:
 
 
 async def attach_command(update: Update, context: BotContext) -> None:
-    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
-    if message is None or user is None or chat is None:
+    allowed, chat = await super_admin_message(update, context), update.effective_chat
+    if allowed is None or chat is None:
         return
-    if not is_super_admin(user.id, context.bot_data.admin_ids):
-        await reply_html(message, texts.NOT_ALLOWED)
-        return
+    message, user = allowed
     typed = " ".join(context.args or []).strip()
     if not typed:
         await reply_html(message, say.ATTACH_USAGE.format(lines=await _mapping(context)))
@@ -63,12 +60,10 @@ async def attach_command(update: Update, context: BotContext) -> None:
 
 
 async def detach_command(update: Update, context: BotContext) -> None:
-    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
-    if message is None or user is None or chat is None:
+    allowed, chat = await super_admin_message(update, context), update.effective_chat
+    if allowed is None or chat is None:
         return
-    if not is_super_admin(user.id, context.bot_data.admin_ids):
-        await reply_html(message, texts.NOT_ALLOWED)
-        return
+    message, _user = allowed
     async with context.bot_data.sessions() as session, session.begin():
         provinces = await SupportChatRepository(session).detach(chat.id)
     context.bot_data.directory.invalidate()

@@ -11,9 +11,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ChatMemberStatus, ParseMode
@@ -23,14 +21,13 @@ import texts.support as say
 from bot.callback_data import TicketClose, TicketOutOfScope, TicketTopics, encode
 from bot.context import BotContext
 from broadcasts.tags import PROVINCES
+from broadcasts.when import format_moment
 from knowledge.repository import KnowledgeSnapshot
-from storage.base import as_utc
 from support.alias import member_alias
 from support.models import EventKind, MessageRole, Ticket
 from support.repository import TicketRepository
 
 logger = logging.getLogger(__name__)
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 T = TypeVar("T")
 _QUESTION_IN_HEADER = 1500
 _TOPIC_NAME = 120
@@ -71,13 +68,9 @@ def ticket_text(
         origin=say.ORIGIN_PRIVATE if ticket.origin_chat_type == "private" else say.ORIGIN_GROUP,
         province=PROVINCES.get(ticket.province or "", say.PROVINCE_UNKNOWN),
         member=member,
-        when=as_vietnam(ticket.created_at).strftime("%H:%M %d/%m/%Y"),
+        when=format_moment(ticket.created_at, "%H:%M %d/%m/%Y"),
         how=say.TICKET_HOW_TOPIC if forum else say.TICKET_HOW_REPLY,
     )
-
-
-def as_vietnam(moment: datetime) -> datetime:
-    return as_utc(moment).astimezone(VIETNAM)
 
 
 async def is_forum(context: BotContext, chat_id: int) -> bool:
