@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 PIP_FLAGS := --disable-pip-version-check --quiet
 TRAINING_EXAMPLES := build/training_examples.json
 export PYTHONPATH := $(CURDIR)
-PACKAGES := bot nlu knowledge storage records broadcasts answering texts markup
+PACKAGES := bot nlu knowledge storage records broadcasts answering texts markup support stats curation learning coordination
 
 .PHONY: setup knowledge model run test test-fast lint bench evaluate clean
 

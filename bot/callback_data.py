@@ -6,6 +6,9 @@ domains are short ``[a-z0-9_]`` strings, numbers are ASCII digits within the ran
 they address (``storage.numbers``), flags are ``0``/``1``. Anything that does not parse is
 forged or stale, and each feature's ``CallbackQueryHandler`` matches only its own action types
 (:func:`matching`), so no central dispatcher is needed.
+
+This file is longer than 400 lines because it is the one registry of every button: a few lines
+per action, kept together so that prefixes cannot clash.
 """
 
 from __future__ import annotations
@@ -180,6 +183,12 @@ class ToggleSilent(Action):
     pass
 
 
+@action("bk")
+@dataclass(frozen=True)
+class ToggleAck(Action):
+    """The "✅ Đã nhận" button under the announcement: on or off."""
+
+
 @action("bw")
 @dataclass(frozen=True)
 class SendNow(Action):
@@ -216,6 +225,25 @@ class ReportCsv(Action):
 @action("x")
 @dataclass(frozen=True)
 class CancelScheduled(Action):
+    announcement_id: AnnouncementId
+
+
+# --- acknowledgements ("✅ Đã nhận" under an announcement) ------------------------------------
+
+
+@action("ak")
+@dataclass(frozen=True)
+class Acknowledge(Action):
+    """A tap in a team group; the id is the original announcement's (a reminder's button too)."""
+
+    announcement_id: AnnouncementId
+
+
+@action("ar")
+@dataclass(frozen=True)
+class AckRemind(Action):
+    """The sender asks for the one reminder to the groups that have not acknowledged."""
+
     announcement_id: AnnouncementId
 
 

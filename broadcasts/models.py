@@ -6,7 +6,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.base import Base, utc_now
@@ -151,6 +163,11 @@ class Announcement(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     progress_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     report_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A "✅ Đã nhận" button under the message; taps are counted in ``acknowledgements``.
+    ack_button: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The announcement this one reminds of (sent to its groups that have not acknowledged);
+    # unique: one reminder per announcement. Its button acknowledges the original.
+    reminder_of: Mapped[int | None] = mapped_column(ForeignKey("announcements.id"), default=None, unique=True)
 
 
 class Delivery(Base):
@@ -172,3 +189,16 @@ class Delivery(Base):
     message_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     error: Mapped[str | None] = mapped_column(String(255), default=None)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
+
+
+class Acknowledgement(Base):
+    """A group's first "✅ Đã nhận" tap on an announcement: who (a Telegram id) and when."""
+
+    __tablename__ = "acknowledgements"
+    __table_args__ = (UniqueConstraint("announcement_id", "group_id", name="uq_acknowledgement_group"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    acked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utc_now)

@@ -40,6 +40,7 @@ MODEL_MODULES = (
     "support.models",
     "curation.models",
     "learning.models",
+    "coordination.models",
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"

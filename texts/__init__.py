@@ -117,6 +117,8 @@ BUTTON_ALL_GROUPS = "Tất cả nhóm của tôi ({count})"
 BUTTON_CONTINUE = "Tiếp tục ▶️ ({count} nhóm)"
 COMPOSE_OPTIONS = "⚙️ <b>Tùy chọn</b>\nGhim tin: {pin} · Gửi im lặng: {silent}"
 BUTTON_PIN = "📌 Ghim: {state}"
+# Under an announcement in the team groups (the sender sends it; bot.features.acknowledgements counts taps).
+BUTTON_ACK = "✅ Đã nhận"
 BUTTON_SILENT = "🔕 Im lặng: {state}"
 BUTTON_SEND_NOW = "🚀 Gửi ngay"
 BUTTON_SCHEDULE = "🕒 Hẹn giờ"

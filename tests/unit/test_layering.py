@@ -26,6 +26,7 @@ PLAIN_PACKAGES = (
     "stats",
     "curation",
     "learning",
+    "coordination",
 )
 FORBIDDEN = ("telegram", "bot")
 MAX_LINES = 400
