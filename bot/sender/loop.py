@@ -68,6 +68,7 @@ class BroadcastSender:
         *,
         group_messages_per_minute: int,
         on_finished: FinishedHook | None = None,
+        bucket: TokenBucket | None = None,
     ) -> None:
         self.sessions = sessions
         self.bot = bot
@@ -77,7 +78,8 @@ class BroadcastSender:
         self.rate = settings.rate_per_second
         # Paced a little below the configured rate, with little saved-up burst: a limit counted
         # over a sliding second (as Telegram's is) must not be crossed by scheduling jitter.
-        self.bucket = TokenBucket(self.rate * PACING, burst=max(1.0, self.rate * BURST_SECONDS))
+        # ``bucket``: a rate shared with other senders (same interface); else this process's own.
+        self.bucket = bucket or TokenBucket(self.rate * PACING, burst=max(1.0, self.rate * BURST_SECONDS))
         self.spacing = GroupSpacing(group_messages_per_minute)
         self.concurrency = settings.broadcast_concurrency
         self.batch_size = max(2 * self.concurrency, min(int(self.rate / 2), 500))
