@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -13,9 +13,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 class NluSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    # Leave RASA_URL empty to have the commands start a local Rasa server themselves. Several
-    # servers (same model, same token): comma-separated; questions are spread over the healthy ones.
-    rasa_url: str | None = None
+    # Leave RASA_URLS (or RASA_URL, the same setting) empty to have the commands start a local Rasa
+    # server themselves. Several servers (same model, same token): comma-separated; questions are
+    # spread over the healthy ones.
+    rasa_url: str | None = Field(default=None, validation_alias=AliasChoices("rasa_url", "rasa_urls"))
 
     rasa_token: SecretStr = SecretStr("")
     rasa_timeout_seconds: float = Field(default=2.0, gt=0)
@@ -27,5 +28,5 @@ class NluSettings(BaseSettings):
     training_examples: Path = PROJECT_ROOT / "build" / "training_examples.json"
 
     def rasa_servers(self) -> list[str]:
-        """The configured NLU servers, in order (``RASA_URL=http://a:5005,http://b:5006``)."""
+        """The configured NLU servers, in order (``RASA_URLS=http://a:5005,http://b:5006``)."""
         return [part.strip().rstrip("/") for part in (self.rasa_url or "").split(",") if part.strip()]

@@ -63,3 +63,12 @@ def test_servers_are_read_from_a_comma_separated_rasa_url() -> None:
     settings = NluSettings(_env_file=None, rasa_url="http://127.0.0.1:5005/, http://127.0.0.1:5006")  # type: ignore[call-arg]
     assert settings.rasa_servers() == ["http://127.0.0.1:5005", "http://127.0.0.1:5006"]
     assert NluSettings(_env_file=None, rasa_url=None).rasa_servers() == []  # type: ignore[call-arg]
+
+
+def test_rasa_urls_is_the_same_setting_as_rasa_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RASA_URL", raising=False)
+    monkeypatch.setenv("RASA_URLS", "http://127.0.0.1:5005,http://127.0.0.1:5006")
+    assert NluSettings(_env_file=None).rasa_servers() == ["http://127.0.0.1:5005", "http://127.0.0.1:5006"]  # type: ignore[call-arg]
+    monkeypatch.delenv("RASA_URLS")
+    monkeypatch.setenv("RASA_URL", "http://127.0.0.1:7000")
+    assert NluSettings(_env_file=None).rasa_servers() == ["http://127.0.0.1:7000"]  # type: ignore[call-arg]
