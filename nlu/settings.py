@@ -16,7 +16,7 @@ class NluSettings(BaseSettings):
     # Leave RASA_URLS (or RASA_URL, the same setting) empty to have the commands start a local Rasa
     # server themselves. Several servers (same model, same token): comma-separated; questions are
     # spread over the healthy ones.
-    rasa_url: str | None = Field(default=None, validation_alias=AliasChoices("rasa_url", "rasa_urls"))
+    rasa_url: str | None = Field(default=None, validation_alias=AliasChoices("rasa_urls", "rasa_url"))
 
     rasa_token: SecretStr = SecretStr("")
     rasa_timeout_seconds: float = Field(default=2.0, gt=0)
