@@ -16,7 +16,7 @@ from telegram import Bot, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.sender.limits import GroupSpacing, TokenBucket
+from bot.sender.limits import GroupSpacing, RateLimiter
 from bot.sender.outcomes import (
     Blocked,
     ErrorKind,
@@ -109,7 +109,7 @@ class Deliverer:
 
     bot: Bot
     worker_id: str
-    bucket: TokenBucket
+    bucket: RateLimiter
     spacing: GroupSpacing
     results: ResultWriter
     retry_policy: RetryPolicy

@@ -1,7 +1,9 @@
 """The sender's rate limits: the global token bucket and the per-group spacing.
 
 Pure: no Telegram, no database. The clock (and the bucket's sleep) are injected, so tests
-run them on a fake clock.
+run them on a fake clock. :class:`RateLimiter` is what the sender needs of its global rate:
+this process's :class:`TokenBucket` (SQLite, one sender) or the budget every sender shares
+(``coordination.budget.SharedRateBudget``, PostgreSQL).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 GROUP_WINDOW_SECONDS = 60.0
 STOP_CHECK_SECONDS = 0.1  # longer waits for a token (a 429 pause) end early when the sender stops
@@ -27,6 +30,22 @@ async def sleep_unless_stopped(seconds: float, stop: asyncio.Event | None) -> No
     else:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), seconds)
+
+
+class RateLimiter(Protocol):
+    """The global rate as the sender uses it (a token per message, a pause on a 429)."""
+
+    async def acquire(self, stop: asyncio.Event | None = None) -> bool:
+        """Wait for a token; False (no token taken) if ``stop`` is set first."""
+        ...
+
+    def pause(self, seconds: float) -> None:
+        """Telegram's ``retry_after``: no token for ``seconds`` (for every sender sharing the rate)."""
+        ...
+
+    def delay(self) -> float:
+        """Seconds until a token is available (0: now)."""
+        ...
 
 
 class TokenBucket:

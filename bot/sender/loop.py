@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 
 from bot.sender.delivery import Content, Deliverer, Job, SenderStats
-from bot.sender.limits import GroupSpacing, TokenBucket
+from bot.sender.limits import GroupSpacing, RateLimiter, TokenBucket
 from bot.sender.outcomes import RetryPolicy
 from bot.sender.results import ResultWriter
 from bot.sender.settings import BroadcastSettings
@@ -68,7 +68,7 @@ class BroadcastSender:
         *,
         group_messages_per_minute: int,
         on_finished: FinishedHook | None = None,
-        bucket: TokenBucket | None = None,
+        bucket: RateLimiter | None = None,
     ) -> None:
         self.sessions = sessions
         self.bot = bot

@@ -1,7 +1,7 @@
 """Wiring: the sender's own ``Bot``, and a sender running as a task with a handle to stop it.
 
 Used by the bot application (the sender inside the bot process) and by ``python -m bot sender``
-(:mod:`bot.sender.cli`).
+(:mod:`bot.sender.cli`). :func:`global_rate` picks the sender's global rate from the database.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.sender.loop import BroadcastSender, FinishedHook
+from bot.sender.loop import PACING, BroadcastSender, FinishedHook
 from bot.sender.settings import BroadcastSettings
 from bot.settings import BotSettings
+from coordination.budget import SharedRateBudget, postgres_budget
 
 
 def skip_missing_sniffio_lookups() -> None:
@@ -50,6 +51,24 @@ def build_sender_bot(bot_settings: BotSettings, settings: BroadcastSettings) -> 
     )
 
 
+def global_rate(sessions: async_sessionmaker[AsyncSession], settings: BroadcastSettings) -> SharedRateBudget | None:
+    """The one place that decides how senders keep the bot's rate, from the database URL.
+
+    PostgreSQL: the budget every sender process shares (``coordination.budget``), at the whole
+    bot's rate with the same pacing margin as the local bucket. SQLite (one sender; the shared
+    row needs PostgreSQL's row locks): None, and the sender keeps its own ``TokenBucket``.
+    """
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, AsyncEngine) or bind.url.get_backend_name() != "postgresql":
+        return None
+    return postgres_budget(
+        bind,
+        settings.broadcast_budget_name,
+        settings.rate_per_second * PACING,
+        chunk_seconds=settings.broadcast_budget_chunk_seconds,
+    )
+
+
 @dataclass
 class SenderTask:
     """A sender running as a task (inside the bot application, or the sender process)."""
@@ -58,6 +77,7 @@ class SenderTask:
     task: asyncio.Task[None]
     stop_event: asyncio.Event
     bot: Bot
+    budget: SharedRateBudget | None = None
 
     async def stop(self, timeout: float | None = 30.0) -> None:
         """Let in-flight sends finish, hand back the rest, close the sender's HTTP pool.
@@ -73,7 +93,11 @@ class SenderTask:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
         finally:
-            await self.bot.shutdown()
+            try:
+                if self.budget is not None:
+                    await self.budget.close()  # a 429 pause still being written reaches the row
+            finally:
+                await self.bot.shutdown()
 
 
 async def start_sender_task(
@@ -98,6 +122,7 @@ async def start_sender_task(
         await bot.shutdown()
         raise
     stop = asyncio.Event()
+    budget = global_rate(sessions, settings)
     sender = BroadcastSender(
         sessions,
         bot,
@@ -105,6 +130,7 @@ async def start_sender_task(
         settings.sender_worker_id,
         group_messages_per_minute=bot_settings.group_messages_per_minute,
         on_finished=on_finished,
+        bucket=budget,
     )
     task = asyncio.create_task(sender.run(stop), name="broadcast-sender")
-    return SenderTask(sender, task, stop, bot)
+    return SenderTask(sender, task, stop, bot, budget)

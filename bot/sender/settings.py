@@ -16,9 +16,17 @@ def default_worker_id() -> str:
 class BroadcastSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    # Telegram allows a bot about 30 messages a second in total; stay below it.
+    # Telegram allows a bot about 30 messages a second in total; stay below it. This is the
+    # WHOLE bot's rate: on PostgreSQL every sender process draws from one shared budget (the
+    # row ``rate_budgets(broadcast_budget_name)``, coordination.budget), so do not divide it
+    # between senders. On SQLite there is one sender with its own bucket at this rate.
     # (The per-group limit is the bot's: BotSettings.group_messages_per_minute.)
     broadcast_rate_per_second: float = Field(default=25.0, gt=0)
+    # The shared budget's row; senders with the same name share one rate (max 32 characters).
+    broadcast_budget_name: str = Field(default="telegram", min_length=1, max_length=32)
+    # Each grant from the shared budget covers this long of the rate: longer means fewer
+    # database round trips, shorter means the other senders learn of a 429 pause sooner.
+    broadcast_budget_chunk_seconds: float = Field(default=0.05, gt=0, le=1.0)
     # Sends in flight at once (each with its own connection of the sender's pool).
     broadcast_concurrency: int = Field(default=8, ge=1, le=256)
     # Attempts for network errors and timeouts before a delivery fails with "network: …".
@@ -43,5 +51,5 @@ class BroadcastSettings(BaseSettings):
 
     @property
     def rate_per_second(self) -> float:
-        """The global rate the sender keeps (the paid rate in paid mode)."""
+        """The bot's global rate, for all senders together (the paid rate in paid mode)."""
         return self.paid_broadcast_rate_per_second if self.allow_paid_broadcast else self.broadcast_rate_per_second
