@@ -39,7 +39,9 @@ def test_the_scale_profile_has_two_nlu_servers_two_webhook_bots_a_proxy_and_send
     for name in ("bot-1", "bot-2"):
         environment = services[name]["environment"]
         assert environment["RASA_URLS"] == "http://rasa:5005,http://rasa-2:5005"
-        assert "WEBHOOK_SECRET" in environment and "WEBHOOK_URL" in environment
+        command = services[name]["command"][-1]
+        assert '-z "$$WEBHOOK_URL"' in command and '-z "$$WEBHOOK_SECRET"' in command  # refuses to poll
+        assert command.rstrip().endswith("exec python -m bot run")
         assert environment["BROADCAST_SENDER_IN_BOT"] == "false"
         assert environment["WEBHOOK_PORT"] == "8443"
     assert services["sender"]["command"] == ["python", "-m", "bot", "sender"]
