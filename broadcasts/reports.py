@@ -1,22 +1,35 @@
-"""Figures of an announcement for the people who sent it: progress, failures by reason, the CSV."""
+"""Figures of an announcement for the people who sent it: progress, failures by reason, the CSVs.
+
+With the "✅ Đã nhận" button also the acknowledgements: totals, the provinces and communes with
+most groups still waiting (a Telegram message holds 4,096 characters), every group in a CSV.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections import Counter
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from html import escape
 from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from answering.formatting import MESSAGE_LIMIT
+from broadcasts.acknowledgements import AcknowledgementRepository, Place, Places, Reminder, ReminderState, Totals
 from broadcasts.models import Announcement, AnnouncementStatus, Delivery, Group
 from broadcasts.outbox import CANCELLED, FAILED, PENDING, SENDING, SENT
+from broadcasts.tags import PROVINCES
+from broadcasts.when import format_moment
+from markup.telegram_html import visible_length
 from storage.base import as_utc
+from texts import acknowledgements as say
 
 CSV_HEADER = ("nhóm", "chat_id", "lý do")
+TOP_PLACES = 10  # provinces and communes shown in the message; all of them are in the CSV
 
 
 def reason_kind(reason: str | None) -> str:
@@ -49,6 +62,27 @@ class Failure(NamedTuple):
     group_title: str
     chat_id: int
     reason: str
+
+
+@dataclass(frozen=True)
+class AckReport:
+    """The acknowledgements of an announcement with the button (of its original, for a reminder)."""
+
+    announcement_id: int
+    reminder_of: int | None = None  # set for a reminder: its figures are the original's
+    totals: Totals = field(default_factory=lambda: Totals(0, 0, 0, 0))
+    provinces: Places = field(default_factory=lambda: Places([], 0))
+    communes: Places = field(default_factory=lambda: Places([], 0))
+    reminder: ReminderState = field(default_factory=lambda: ReminderState(Reminder.NO_BUTTON))
+
+
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """CSV in UTF-8 with a BOM so Excel shows Vietnamese correctly."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8-sig")
 
 
 class ReportRepository:
@@ -96,10 +130,106 @@ class ReportRepository:
         return [Failure(title, chat_id, error or "") for title, chat_id, error in rows.tuples()]
 
     async def failures_csv(self, announcement_id: int) -> bytes:
-        """The failures as CSV, UTF-8 with a BOM so Excel shows Vietnamese correctly."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(CSV_HEADER)
-        for failure in await self.failures(announcement_id):
-            writer.writerow((failure.group_title, failure.chat_id, failure.reason))
-        return buffer.getvalue().encode("utf-8-sig")
+        """The failures as CSV (group title, chat id, reason)."""
+        return csv_bytes(CSV_HEADER, [tuple(failure) for failure in await self.failures(announcement_id)])
+
+    async def acknowledgements(
+        self, announcement_id: int, now: datetime, reminder_after: timedelta, top: int = TOP_PLACES
+    ) -> AckReport | None:
+        """Acknowledgement figures (None: the announcement has no button); a reminder names its original."""
+        announcement = await self.session.get(Announcement, announcement_id)
+        if announcement is None or not announcement.ack_button:
+            return None
+        if announcement.reminder_of is not None:
+            return AckReport(announcement_id, reminder_of=announcement.reminder_of)
+        acks = AcknowledgementRepository(self.session)
+        return AckReport(
+            announcement_id,
+            totals=await acks.totals(announcement_id),
+            provinces=await acks.by_province(announcement_id, top),
+            communes=await acks.by_commune(announcement_id, top),
+            reminder=await acks.reminder_state(announcement_id, now, reminder_after),
+        )
+
+    async def acknowledgements_csv(self, announcement_id: int) -> bytes:
+        """Every group of the audience: title, chat id, province, commune, delivery status, acknowledged, when.
+
+        The time is Vietnam time; the tapper's id is not exported (the sender needs to know which
+        teams received the announcement, not who in them tapped).
+        """
+        rows = [
+            (
+                row.title,
+                row.chat_id,
+                PROVINCES.get(row.province, row.province) if row.province else "",
+                row.commune or "",
+                say.DELIVERY_STATUS.get(row.status, row.status),
+                say.CSV_YES if row.acked_at else say.CSV_NO,
+                format_moment(row.acked_at, say.CSV_TIME_PATTERN) if row.acked_at else "",
+            )
+            for row in await AcknowledgementRepository(self.session).rows(announcement_id)
+        ]
+        return csv_bytes(say.CSV_HEADER, rows)
+
+
+# --- the acknowledgement section of a report (pure) --------------------------------------------
+
+
+def province_name(key: str | None) -> str:
+    return escape(PROVINCES.get(key, key)) if key else say.NO_PROVINCE
+
+
+def place_line(place: Place, *, commune: bool) -> str:
+    """``• Hà Nội: ✅ 3 · ⏳ 5``, or for a commune ``• Phường Ba Đình (Hà Nội): …``."""
+    name = province_name(place.province)
+    if commune:
+        name = say.COMMUNE_NAME.format(
+            commune=escape(place.commune) if place.commune else say.NO_COMMUNE, province=name
+        )
+    return say.LINE.format(name=name, acked=place.acked, waiting=place.waiting)
+
+
+def _reminder_line(report: AckReport, *, button: bool) -> str:
+    state = report.reminder
+    if state.status is Reminder.ALLOWED:
+        if button:
+            return say.REMINDER_READY.format(count=state.waiting)
+        return say.REMINDER_AVAILABLE.format(count=state.waiting, id=report.announcement_id)
+    if state.status is Reminder.TOO_EARLY:
+        return say.REMINDER_DUE.format(when=format_moment(state.due_at), id=report.announcement_id)
+    if state.status is Reminder.ALREADY and state.reminder_id is not None:
+        return say.REMINDER_SENT.format(id=state.reminder_id)
+    return ""
+
+
+def _section(report: AckReport, provinces: int, communes: int, *, button: bool) -> str:
+    parts = [say.SECTION.format(acked=report.totals.acked, waiting=report.totals.waiting, sent=report.totals.sent)]
+    for places, shown, block, more in (
+        (report.provinces, provinces, say.BY_PROVINCE, say.MORE_PROVINCES),
+        (report.communes, communes, say.BY_COMMUNE, say.MORE_COMMUNES),
+    ):
+        lines = [place_line(place, commune=places is report.communes) for place in places.top[:shown]]
+        if places.total > shown:
+            lines.append(more.format(count=places.total - shown))
+        if shown:
+            parts.append(block.format(lines="\n".join(lines)))
+    parts.append(_reminder_line(report, button=button))
+    return "".join(parts)
+
+
+def acknowledgement_text(report: AckReport, *, room: int = MESSAGE_LIMIT, button: bool = False) -> str:
+    """The report's acknowledgement section within ``room`` visible characters (places dropped to fit).
+
+    ``button``: the report carries the reminder button (otherwise the text points to /baocao).
+    """
+    if report.reminder_of is not None:
+        return say.OF_REMINDER.format(original=report.reminder_of)
+    provinces, communes = len(report.provinces.top), len(report.communes.top)
+    while True:
+        text = _section(report, provinces, communes, button=button)
+        if visible_length(text) <= room or provinces + communes == 0:
+            return text
+        if communes:
+            communes -= 1
+        else:
+            provinces -= 1

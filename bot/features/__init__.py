@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bot.context import BotApplication
 from bot.features import (
+    acknowledgements,
     answers,
     compose,
     group_search,
@@ -30,6 +31,7 @@ from bot.features import (
 FEATURES = (
     compose,
     reports,
+    acknowledgements,
     group_search,
     roles,
     registry,

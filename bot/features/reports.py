@@ -1,4 +1,9 @@
-"""Reports of announcements: ``/baocao [ID]`` with a CSV of failures, ``/lichhen`` with cancel buttons."""
+"""Reports of announcements: ``/baocao [ID]`` with a CSV of failures, ``/lichhen`` with cancel buttons.
+
+With the "✅ Đã nhận" button the report also shows the acknowledgements (by province and commune),
+``/baocao`` sends every group's acknowledgement as a CSV, and offers the one reminder when allowed
+(``bot.features.acknowledgements`` handles that button).
+"""
 
 from __future__ import annotations
 
@@ -9,15 +14,19 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 import texts
-from bot.callback_data import CancelScheduled, ReportCsv, encode, matching, parse
+from answering.formatting import MESSAGE_LIMIT
+from bot.callback_data import AckRemind, CancelScheduled, ReportCsv, encode, matching, parse
 from bot.context import BotApplication, BotContext
 from bot.replies import reply_html
 from broadcasts.announcements import AnnouncementRepository
 from broadcasts.models import Announcement
-from broadcasts.reports import ReportRepository
+from broadcasts.reports import AckReport, ReportRepository, acknowledgement_text
 from broadcasts.roles import broadcaster_scope, is_super_admin
+from broadcasts.settings import acknowledgement_settings
 from broadcasts.when import format_moment
+from markup.telegram_html import visible_length
 from storage.numbers import announcement_id as parse_announcement_id
+from texts import acknowledgements as say
 
 RECENT_IN_USAGE = 10
 MAX_CANCEL_BUTTONS = 20
@@ -39,12 +48,24 @@ async def _readable(context: BotContext, user_id: int, announcement_id: int) -> 
 
 
 async def report_text(context: BotContext, announcement: Announcement) -> str:
+    """The report (with the acknowledgements, if any); it names /baocao for the reminder, not a button."""
+    text, _ = await report_and_acknowledgements(context, announcement)
+    return text
+
+
+async def report_and_acknowledgements(
+    context: BotContext, announcement: Announcement, *, remind_button: bool = False
+) -> tuple[str, AckReport | None]:
+    """The report text within Telegram's limit, and the acknowledgement figures it shows (None: no button)."""
     async with context.bot_data.sessions() as session:
         repository = ReportRepository(session)
         progress = await repository.progress(announcement.id)
         reasons = await repository.failure_counts(announcement.id)
+        acks = await repository.acknowledgements(
+            announcement.id, context.bot_data.clock(), acknowledgement_settings().reminder_after
+        )
     lines = "\n".join(f"• {html.escape(reason)}: {count}" for reason, count in sorted(reasons.items()))
-    return texts.REPORT.format(
+    text = texts.REPORT.format(
         id=announcement.id,
         status=status_name(progress.status),
         total=progress.total,
@@ -55,11 +76,31 @@ async def report_text(context: BotContext, announcement: Announcement) -> str:
         finished=format_moment(progress.finished_at),
         reasons=texts.REPORT_REASONS.format(lines=lines) if lines else "",
     )
+    if acks is not None:
+        room = MESSAGE_LIMIT - visible_length(text)
+        text += acknowledgement_text(acks, room=room, button=remind_button)
+    return text, acks
 
 
-def csv_keyboard(announcement_id: int) -> InlineKeyboardMarkup:
-    button = InlineKeyboardButton(texts.BUTTON_CSV, callback_data=encode(ReportCsv(announcement_id)))
-    return InlineKeyboardMarkup([[button]])
+def csv_keyboard(announcement_id: int, acks: AckReport | None = None) -> InlineKeyboardMarkup:
+    """The failures' CSV; the reminder button too when the figures say it is allowed now."""
+    rows = [[InlineKeyboardButton(texts.BUTTON_CSV, callback_data=encode(ReportCsv(announcement_id)))]]
+    if acks is not None and acks.reminder.allowed:
+        remind = say.BUTTON_REMIND.format(count=acks.reminder.waiting)
+        rows.append([InlineKeyboardButton(remind, callback_data=encode(AckRemind(announcement_id)))])
+    return InlineKeyboardMarkup(rows)
+
+
+async def send_acknowledgements_csv(context: BotContext, chat_id: int, announcement_id: int) -> None:
+    """Every group of the audience, acknowledged or not, as a CSV document."""
+    async with context.bot_data.sessions() as session:
+        data = await ReportRepository(session).acknowledgements_csv(announcement_id)
+    await context.bot.send_document(
+        chat_id,
+        io.BytesIO(data),
+        filename=say.CSV_FILENAME.format(id=announcement_id),
+        caption=say.CSV_CAPTION.format(id=announcement_id),
+    )
 
 
 async def report_command(update: Update, context: BotContext) -> None:
@@ -81,7 +122,10 @@ async def report_command(update: Update, context: BotContext) -> None:
     if announcement is None:
         await reply_html(message, texts.REPORT_NOT_FOUND.format(id=html.escape(" ".join(args)[:32])))
         return
-    await reply_html(message, await report_text(context, announcement), reply_markup=csv_keyboard(announcement.id))
+    text, acks = await report_and_acknowledgements(context, announcement, remind_button=True)
+    await reply_html(message, text, reply_markup=csv_keyboard(announcement.id, acks))
+    if acks is not None and acks.reminder_of is None:
+        await send_acknowledgements_csv(context, message.chat_id, announcement.id)
 
 
 async def _announcement_of_button(update: Update, context: BotContext) -> Announcement | None:
