@@ -88,6 +88,7 @@ class TokenSchedule:
     def __init__(self, late: float = LATE_SECONDS) -> None:
         self.late = late
         self._windows: list[list[float]] = []  # [next token time, spacing, tokens left], by time
+        self.dropped = 0  # tokens never handed out (inside a pause, or too late)
 
     def __len__(self) -> int:
         return int(sum(window[2] for window in self._windows))
@@ -109,6 +110,7 @@ class TokenSchedule:
             window[2] = left - skip
             dropped += int(skip)
         self._windows = [window for window in self._windows if window[2] > 0]
+        self.dropped += dropped
         return dropped
 
     def next_at(self, now: float) -> float | None:
@@ -175,7 +177,6 @@ class SharedRateBudget:
         self.chunk = max(1, round(rate * chunk_seconds))
         self.paused_until = 0.0  # local clock
         self.grants = 0
-        self.dropped = 0  # tokens granted but not used (inside a pause, or too late)
         self._grant_timeout = grant_timeout
         self._clock = clock
         self._sleep = sleep
@@ -185,6 +186,11 @@ class SharedRateBudget:
         self._lock = asyncio.Lock()
         self._fetch: asyncio.Task[None] | None = None
         self._writes: set[asyncio.Task[None]] = set()
+
+    @property
+    def dropped(self) -> int:
+        """Tokens granted to this process but never handed out (inside a pause, or too late)."""
+        return self._tokens.dropped
 
     # ------------------------------------------------------------------ the bucket interface
 
@@ -269,7 +275,7 @@ class SharedRateBudget:
                     grant = await self.store.grant(count, count * self.interval)
             except Exception as error:  # any failure: wait and ask again
                 logger.warning("rate budget: grant failed (%s); retrying in %.2fs", error, pause)
-                await asyncio.sleep(pause)
+                await self._sleep(pause, None)
                 pause = min(pause * 2, RETRY_MAX_SECONDS)
                 continue
             self._apply(grant, count, sent, self._clock())
@@ -284,14 +290,14 @@ class SharedRateBudget:
                 self._pause_locally(self._offset.local(grant.paused_until))
         spacing = (grant.end - grant.start) / count
         self._tokens.add(self._offset.local(grant.start), spacing, count)
-        self.dropped += self._tokens.drop_before(self.paused_until)
+        self._tokens.drop_before(self.paused_until)
 
     # ------------------------------------------------------------------------------ pauses
 
     def _pause_locally(self, until: float) -> None:
         if until > self.paused_until:
             self.paused_until = until
-        self.dropped += self._tokens.drop_before(self.paused_until)
+        self._tokens.drop_before(self.paused_until)
 
     async def _publish_pause(self, until: float) -> None:
         """Write the pause to the row, retrying until it is written or over."""
@@ -303,7 +309,7 @@ class SharedRateBudget:
                 return
             except Exception as error:  # any failure: wait and write again
                 logger.warning("rate budget: writing a pause failed (%s); retrying in %.2fs", error, pause)
-                await asyncio.sleep(pause)
+                await self._sleep(pause, None)
                 pause = min(pause * 2, RETRY_MAX_SECONDS)
 
 
