@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
+import hashlib
+import hmac
 import logging
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from urllib.parse import urlparse
@@ -23,7 +26,7 @@ import texts
 import texts.learning as learning_texts
 import texts.stats as stats_texts
 import texts.support as say
-from answering.ratelimit import UserRateLimiter
+from answering.ratelimit import rate_limiter
 from answering.runtime import open_runtime
 from answering.service import AnswerService
 from bot.context import CONTEXT_TYPES, BotApplication, BotData, Open
@@ -31,9 +34,11 @@ from bot.errors import on_error
 from bot.features import register_all
 from bot.sender.runner import start_sender_task
 from bot.settings import BotSettings
+from coordination.leases import LeaseKeeper, keep_renewed
 from learning.publish import ModelPublisher
 from learning.settings import LearningSettings
 from nlu.settings import NluSettings
+from records.repository import RecordIds
 from records.writer import RecordWriter
 from storage.settings import StorageSettings
 from support.directory import SupportDirectory
@@ -42,6 +47,34 @@ from support.settings import SupportSettings
 logger = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = Update.ALL_TYPES
+RECORD_NODE_PREFIX = "record-node:"
+NODE_LEASE_SECONDS = 60.0
+
+
+def webhook_secret(settings: BotSettings) -> str:
+    """``WEBHOOK_SECRET``, or one derived from the token (HMAC-SHA256, hex: Telegram's allowed characters).
+
+    Derived, not random: every process behind the load balancer computes the same secret, so each
+    one's ``setWebhook`` (same URL, same secret) is harmless and each accepts every update.
+    """
+    if settings.webhook_secret is not None:
+        return settings.webhook_secret.get_secret_value()
+    assert settings.telegram_bot_token is not None
+    token = settings.telegram_bot_token.get_secret_value().encode()
+    return hmac.new(token, b"webhook-secret", hashlib.sha256).hexdigest()
+
+
+async def _keep_record_node(leases: LeaseKeeper, ids: RecordIds) -> None:
+    """Renew this process's record-id node; if it was lost (a long database outage), take another."""
+    while True:
+        await keep_renewed(leases, f"{RECORD_NODE_PREFIX}{ids.node}", NODE_LEASE_SECONDS, NODE_LEASE_SECONDS / 3)
+        ids.node = await leases.acquire_node(RECORD_NODE_PREFIX, RecordIds.NODES, NODE_LEASE_SECONDS)
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def build_application(
@@ -100,10 +133,18 @@ async def _post_init(application: BotApplication) -> None:
         writer = RecordWriter(runtime.sessions)
         writer.start()
         stack.push_async_callback(writer.stop)
+        leases = LeaseKeeper(runtime.sessions)
+        stack.push_async_callback(leases.release_all)  # after the writer stopped (the stack unwinds backwards)
+        # A record-id node of its own, so ids made by several processes never collide.
+        record_ids = RecordIds(await leases.acquire_node(RECORD_NODE_PREFIX, RecordIds.NODES, NODE_LEASE_SECONDS))
+        stack.push_async_callback(_stop, asyncio.create_task(_keep_record_node(leases, record_ids)))
         opened = Open(
             runtime=runtime,
-            answers=AnswerService(runtime, writer),
-            limiter=UserRateLimiter(burst=settings.rate_limit_burst, per_second=settings.rate_limit_per_second),
+            answers=AnswerService(runtime, writer, record_ids),
+            limiter=rate_limiter(
+                runtime.engine, burst=settings.rate_limit_burst, per_second=settings.rate_limit_per_second
+            ),
+            leases=leases,
             exit_stack=stack,
             directory=SupportDirectory(data.support.support_chat_id, runtime.sessions),
             publisher=ModelPublisher(
@@ -162,7 +203,8 @@ def run_telegram(settings: BotSettings) -> int:
     """Long polling, or a webhook when WEBHOOK_URL is set; blocks until stopped (Ctrl+C, SIGTERM)."""
     application = build_application(settings)
     if settings.webhook_url:
-        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else secrets.token_urlsafe(32)
+        # Any number of processes may run this behind a load balancer: same URL, same secret.
+        secret = webhook_secret(settings)
         application.run_webhook(
             listen=settings.webhook_listen,
             port=settings.webhook_port,

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
 
-from answering.ratelimit import UserRateLimiter
+from answering.ratelimit import RateLimiter
 from answering.runtime import Runtime
 from answering.service import AnswerService
 from bot.settings import BotSettings
+from coordination.leases import LeaseKeeper
 from knowledge.repository import KnowledgeSnapshot
 from learning.publish import ModelPublisher
 from learning.settings import LearningSettings
@@ -44,10 +45,12 @@ class Open:
 
     runtime: Runtime
     answers: AnswerService
-    limiter: UserRateLimiter
+    limiter: RateLimiter
     exit_stack: AsyncExitStack
     directory: SupportDirectory
     publisher: ModelPublisher
+    # This process's database leases: scheduled jobs, its record-id node, the one retraining.
+    leases: LeaseKeeper
     sender: SenderTask | None = None
 
 
@@ -61,11 +64,15 @@ class BotData:
     opened: Open | None = None
     # The time as the desk and the statistics see it; tests put a fake clock here.
     clock: Callable[[], datetime] = utc_now
+    # Per process on purpose (a cache): the progress job runs in one process at a time, and a
+    # process taking it over edits each message once more at worst.
     # Broadcast progress figures last shown, per announcement: edit only when they change.
     progress_shown: dict[int, tuple[int, int, int]] = field(default_factory=dict)
-    # Support chats known to be forums (tickets get their own topic there).
+    # Support chats known to be forums (tickets get their own topic there); a fact about the chat,
+    # the same in every process, so a per-process cache.
     forum_chats: dict[int, bool] = field(default_factory=dict)
-    # The retraining running now, if any (one at a time per process).
+    # The retraining this process runs now, if any; across processes the "retraining" lease
+    # (``bot.features.learning.training``) makes it one at a time.
     retraining: asyncio.Task[None] | None = None
 
     def configure(
@@ -116,7 +123,7 @@ class BotData:
         return self.ready.runtime.knowledge
 
     @property
-    def limiter(self) -> UserRateLimiter:
+    def limiter(self) -> RateLimiter:
         return self.ready.limiter
 
     @property

@@ -17,6 +17,8 @@ class BotSettings(BaseSettings):
     telegram_api_file_url: str | None = None
     # Set to switch from long polling to a webhook, e.g. https://bot.example.vn/telegram
     webhook_url: str | None = None
+    # Several bot processes behind a load balancer share one secret: this one, or (unset) one derived
+    # from the token, the same in every process (``bot.app.webhook_secret``).
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8443, ge=1, le=65535)

@@ -18,6 +18,15 @@ The known pitfalls, and what is done about them:
 After the servers answer, the new fallback (built from the version's own examples) and the
 version's thresholds replace the old ones together, and the top-level manifest points to the
 version so a restart serves it too.
+
+Several bot processes: the NLU servers are shared, so the publishing process's ``PUT /model``
+serves them all; what each process holds in memory is the lexical fallback and the thresholds.
+Every process calls :meth:`ModelPublisher.follow` with the current version row now and then
+(``bot.features.learning.versions``); when the row changed to a version this process does not
+serve, it swaps its own fallback and thresholds from the version folder (no ``PUT``). The
+knowledge snapshot does not change with a model version (topics change only by an import and
+a restart). The version folders must be on a disk every bot process reads (one host, or a
+shared volume).
 """
 
 from __future__ import annotations
@@ -68,6 +77,11 @@ class ModelPublisher:
         self._model_dir = model_dir
         self._timeout = load_timeout
         self._lock = asyncio.Lock()
+        # The version whose fallback and thresholds this process serves, and the current
+        # version row as last seen (a change of the row is what following reacts to).
+        self.serving: str | None = None
+        self._seen: str | None = None
+        self._looked = False
 
     async def publish(self, name: str, *, rollback: bool = False) -> Published:
         """Load version ``name`` into every server, then switch fallback and thresholds with it."""
@@ -89,7 +103,35 @@ class ModelPublisher:
             finally:
                 classifier.resume_rasa()
             await asyncio.to_thread(functools.partial(files.serve, pinned=rollback))
+            self.serving = name
             return Published(name, time.monotonic() - started, len(self._servers))
+
+    async def follow(self, current: str | None) -> bool:
+        """Serve ``current`` (the version row) here too when it changed since last seen; True if swapped.
+
+        The first call only remembers the row (this process started with the manifest's model,
+        which the publisher pointed at that version). A row not yet updated after this process's
+        own publish is still the one seen before, so it is not swapped back.
+        """
+        async with self._lock:
+            previous, first = self._seen, not self._looked
+            changed = current != previous
+            self._seen, self._looked = current, True
+            if first or not changed or current is None or current == self.serving:
+                return False
+            files = VersionFiles(self._model_dir, current)
+            if not files.exists():
+                logger.warning("model version %s is current but has no files in %s", current, files.folder)
+                self._seen = previous  # tried again next time
+                return False
+            manifest = files.manifest()
+            fallback = await asyncio.to_thread(LexicalClassifier, files.examples())
+            # No await between the two: no question sees one without the other.
+            self._pipeline.classifier.replace_fallback(fallback)
+            self._pipeline.calibration = manifest.calibration
+            self.serving = current
+            logger.warning("following model version %s published by another process", current)
+            return True
 
     async def _load(self, server: str, archive: str) -> None:
         try:

@@ -15,3 +15,6 @@ class LearningSettings(BaseSettings):
     learning_retrain_after_examples: int = Field(default=30, ge=0)
     # How often the count above is checked.
     learning_check_seconds: float = Field(default=300.0, ge=5.0)
+    # How often every bot process looks at the current model version row, to serve a version
+    # another process published or rolled back to (its fallback and thresholds).
+    learning_follow_seconds: float = Field(default=30.0, ge=1.0)

@@ -6,12 +6,10 @@ number is masked before it is stored.
 
 from __future__ import annotations
 
-import itertools
 import re
-import secrets
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,24 +30,63 @@ def mask_phone_numbers(text: str) -> str:
 
 
 class RecordIds:
-    """Unique 63-bit ids made without a database round trip.
+    """Unique positive 63-bit ids made without a database round trip, in time order.
 
-    Milliseconds since 2024 in the high bits, then a per-process random salt plus a
-    counter, so several bot processes can write to one database.
+    Snowflake layout: milliseconds since 2024 (41 bits, until 2093) | node (10 bits) | sequence
+    (12 bits). Each bot process holds a different node number as a database lease
+    (``coordination.leases.LeaseKeeper.acquire_node``, set by ``bot.app``), so processes never
+    collide; within a process the sequence counts up in one millisecond, and when it overflows
+    (4096 ids in one millisecond) the next id waits for the next millisecond (under 1 ms). After a
+    clock step back the ids go on from the last millisecond used, so they keep growing. The old
+    layout (milliseconds<<20) gave smaller numbers for the same moment, so new ids never meet old
+    ones.
     """
 
     _EPOCH_MS = 1_704_067_200_000
+    NODE_BITS = 10
+    SEQUENCE_BITS = 12
+    NODES = 1 << NODE_BITS
 
-    def __init__(self) -> None:
-        self._salt = secrets.randbits(16)
-        self._counter = itertools.count()
+    def __init__(self, node: int = 0, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
+        self._last_ms = -1
+        self._sequence = 0
+        self.node = node
+
+    @property
+    def node(self) -> int:
+        return self._node
+
+    @node.setter
+    def node(self, value: int) -> None:
+        if not 0 <= value < self.NODES:
+            raise ValueError(f"node {value} is outside 0..{self.NODES - 1}")
+        self._node = value
+
+    def _millis(self) -> int:
+        return int(self._clock() * 1000) - self._EPOCH_MS
 
     def next(self) -> int:
         with self._lock:
-            sequence = next(self._counter)
-        millis = int(time.time() * 1000) - self._EPOCH_MS
-        return (millis << 20) | ((self._salt + sequence) & 0xFFFFF)
+            millis = self._millis()
+            if millis <= self._last_ms:
+                if self._sequence + 1 < 1 << self.SEQUENCE_BITS:
+                    self._sequence += 1
+                    millis = self._last_ms
+                elif millis == self._last_ms:  # this millisecond is used up: wait (< 1 ms) for the next
+                    while millis <= self._last_ms:
+                        time.sleep(0.0001)
+                        millis = self._millis()
+                    self._sequence = 0
+                else:  # the clock stepped back and the sequence is used up: borrow the next millisecond
+                    millis, self._sequence = self._last_ms + 1, 0
+            else:
+                self._sequence = 0
+            self._last_ms = millis
+            return (
+                (millis << (self.NODE_BITS + self.SEQUENCE_BITS)) | (self._node << self.SEQUENCE_BITS) | self._sequence
+            )
 
 
 @dataclass(frozen=True)

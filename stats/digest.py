@@ -1,7 +1,7 @@
 """The daily digest for the default support chat: yesterday's figures and what went unanswered.
 
 Only text is built here; ``bot/features/stats.py`` decides when to send it and makes sure a
-day's digest goes out once (see ``DigestJob`` there).
+day's digest goes out once (``post_digest`` there, with ``bot.jobs.once_per_period``).
 """
 
 from __future__ import annotations

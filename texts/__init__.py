@@ -115,11 +115,13 @@ COMPOSE_AUDIENCE = "👥 <b>Gửi tới đâu?</b>\nĐang chọn: {chosen} — <
 COMPOSE_NO_GROUPS = "Không có nhóm nào trong phạm vi của bạn. Thông báo chưa được tạo."
 BUTTON_ALL_GROUPS = "Tất cả nhóm của tôi ({count})"
 BUTTON_CONTINUE = "Tiếp tục ▶️ ({count} nhóm)"
-COMPOSE_OPTIONS = "⚙️ <b>Tùy chọn</b>\nGhim tin: {pin} · Gửi im lặng: {silent}"
+COMPOSE_OPTIONS = "⚙️ <b>Tùy chọn</b>\nGhim tin: {pin} · Gửi im lặng: {silent} · Nút Đã nhận: {ack}"
 BUTTON_PIN = "📌 Ghim: {state}"
 # Under an announcement in the team groups (the sender sends it; bot.features.acknowledgements counts taps).
 BUTTON_ACK = "✅ Đã nhận"
 BUTTON_SILENT = "🔕 Im lặng: {state}"
+# The options step: whether the groups get the "✅ Đã nhận" button under the announcement.
+BUTTON_ACK_TOGGLE = "✅ Nút Đã nhận: {state}"
 BUTTON_SEND_NOW = "🚀 Gửi ngay"
 BUTTON_SCHEDULE = "🕒 Hẹn giờ"
 ON = "bật"
@@ -128,7 +130,8 @@ COMPOSE_ASK_TIME = "Gửi lúc nào? Gõ theo mẫu <code>25/12/2026 08:00</code
 COMPOSE_BAD_TIME = "Mình chưa hiểu thời gian này, hoặc thời gian đã qua. Gõ lại theo mẫu <code>25/12/2026 08:00</code>."
 COMPOSE_PREVIEW = "👆 Trên đây là tin các nhóm sẽ nhận được."
 COMPOSE_SUMMARY = (
-    "📋 <b>Xác nhận gửi</b>\nTới: {chosen} — <b>{count} nhóm</b>\nGhim: {pin} · Im lặng: {silent}\nThời gian: {when}"
+    "📋 <b>Xác nhận gửi</b>\nTới: {chosen} — <b>{count} nhóm</b>\n"
+    "Ghim: {pin} · Im lặng: {silent} · Nút Đã nhận: {ack}\nThời gian: {when}"
 )
 WHEN_NOW = "gửi ngay"
 BUTTON_CONFIRM = "✅ Xác nhận gửi"

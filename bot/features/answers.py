@@ -31,7 +31,7 @@ async def answer_question(update: Update, context: BotContext, question: str) ->
     if message is None or user is None or chat is None:
         return
     data = context.bot_data
-    verdict = data.limiter.check(user.id)
+    verdict = await data.limiter.verdict(user.id)
     if verdict is Verdict.REFUSE_AND_TELL:
         await reply_html(message, texts.RATE_LIMITED)
         return

@@ -1,22 +1,28 @@
 """``/thongbao``: compose an announcement for many groups (private chat).
 
-content → audience (with group counts) → options (pin, silent, now or later) → preview exactly
-as groups will see it → confirm or cancel. Rights are checked on the server side at the start
-and again at confirmation; confirming writes the announcement and one delivery per group in one
-transaction (``broadcasts.outbox``), and the sender (``bot.sender``) works from those rows.
+content → audience (with group counts) → options (pin, silent, the "✅ Đã nhận" button, now or
+later) → preview exactly as groups will see it → confirm or cancel. Rights are checked on the
+server side at the start and again at confirmation; confirming writes the announcement and one
+delivery per group in one transaction (``broadcasts.outbox``), and the sender (``bot.sender``)
+works from those rows.
+
+The step and the draft live in the database (``coordination.conversations``), not in a PTB
+ConversationHandler, so any bot process can take the next step. One handler group (``GROUP``,
+before every other) looks the state up (one primary-key SELECT per private message or compose
+button) and stops the update (``ApplicationHandlerStop``) when the flow consumed it; anything
+the current step does not wait for passes on, as it did with the ConversationHandler (a
+question is answered, an out-of-step button gets the stale-button reply). Every write names the
+version it read: of two taps on two processes, one wins and the other changes nothing.
 """
 
 from __future__ import annotations
 
 import html
-import warnings
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 import texts
 from answering.formatting import CAPTION_LIMIT, MESSAGE_LIMIT
@@ -29,6 +35,7 @@ from bot.callback_data import (
     ConfirmSend,
     SendLater,
     SendNow,
+    ToggleAck,
     TogglePin,
     ToggleSilent,
     encode,
@@ -37,42 +44,26 @@ from bot.callback_data import (
 )
 from bot.context import BotApplication, BotContext
 from bot.replies import edit_text, editable_message, reply_html
+from broadcasts.draft import Draft
 from broadcasts.models import ContentKind
 from broadcasts.outbox import BroadcastRepository
 from broadcasts.registry import GroupRepository
 from broadcasts.roles import broadcaster_scope
-from broadcasts.scope import Scope
 from broadcasts.tags import PROVINCE_TAG, describe_tag
-from broadcasts.when import format_moment, parse_when
+from broadcasts.when import parse_when
+from coordination.conversations import Conversation, ConversationRepository
 from markup.telegram_html import visible_length
+from storage.base import utc_now
 
-CONTENT, AUDIENCE, OPTIONS, WHEN, CONFIRM = range(5)
+FLOW = "thongbao"
+CONTENT, AUDIENCE, OPTIONS, WHEN, CONFIRM = "content", "audience", "options", "when", "confirm"
 MAX_TAG_BUTTONS = 40
-DRAFT = "broadcast_draft"
 CONVERSATION_TIMEOUT_SECONDS = 30 * 60
-
-
-@dataclass
-class Draft:
-    scope: Scope
-    kind: ContentKind = ContentKind.TEXT
-    text: str = ""
-    file_id: str | None = None
-    tags: list[str] = field(default_factory=list)  # tags offered as buttons
-    chosen: set[int] = field(default_factory=set)  # indices into tags
-    count: int = 0
-    pin: bool = False
-    silent: bool = False
-    scheduled_at: datetime | None = None
-
-    def chosen_tags(self) -> list[str]:
-        return [self.tags[i] for i in sorted(self.chosen) if i < len(self.tags)]
-
-    def chosen_text(self) -> str:
-        return ", ".join(describe_tag(t) for t in self.chosen_tags()) or texts.SCOPE_ALL
-
-    def when_text(self) -> str:
-        return texts.WHEN_NOW if self.scheduled_at is None else format_moment(self.scheduled_at, "%H:%M %d/%m/%Y")
+TTL = timedelta(seconds=CONVERSATION_TIMEOUT_SECONDS)
+GROUP = -2  # before the support relay (-1) and every feature (0)
+AUDIENCE_BUTTONS = (AudienceAll, AudienceTag, AudienceDone)
+OPTION_BUTTONS = (TogglePin, ToggleSilent, ToggleAck, SendNow, SendLater)
+CONFIRM_BUTTONS = (ConfirmSend, CancelCompose)
 
 
 def _on_off(flag: bool) -> str:
@@ -83,30 +74,63 @@ def _button(text: str, action: Action) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=encode(action))
 
 
-def _draft(context: BotContext) -> Draft | None:
-    found = (context.user_data or {}).get(DRAFT)
-    return found if isinstance(found, Draft) else None
+async def _current(context: BotContext, user_id: int, chat_id: int) -> tuple[Conversation, Draft] | None:
+    """The live ``/thongbao`` state of this user and chat (one primary-key SELECT)."""
+    async with context.bot_data.sessions() as session:
+        found = await ConversationRepository(session).get(user_id, chat_id, utc_now())
+    if found is None or found.flow != FLOW:
+        return None
+    draft = Draft.from_data(found.data)
+    return None if draft is None else (found, draft)
 
 
-async def start(update: Update, context: BotContext) -> int:
+async def _save(context: BotContext, current: Conversation, step: str, draft: Draft) -> Conversation | None:
+    """Write the next step; None when another update wrote first (this one then does nothing)."""
+    async with context.bot_data.sessions() as session, session.begin():
+        return await ConversationRepository(session).advance(current, step, draft.to_data(), now=utc_now(), ttl=TTL)
+
+
+async def _forget(context: BotContext, current: Conversation) -> bool:
+    async with context.bot_data.sessions() as session, session.begin():
+        return await ConversationRepository(session).finish(current)
+
+
+async def start(update: Update, context: BotContext) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
-        return ConversationHandler.END
+        return
     async with context.bot_data.sessions() as session:
         scope = await broadcaster_scope(session, user.id, context.bot_data.admin_ids)
     if not scope.may_broadcast:
         await reply_html(message, texts.NOT_ALLOWED)
-        return ConversationHandler.END
-    assert context.user_data is not None
-    context.user_data[DRAFT] = Draft(scope=scope)
+        raise ApplicationHandlerStop
+    async with context.bot_data.sessions() as session, session.begin():
+        await ConversationRepository(session).start(
+            user.id, message.chat_id, FLOW, CONTENT, Draft(scope=scope).to_data(), now=utc_now(), ttl=TTL
+        )
     await reply_html(message, texts.COMPOSE_START)
-    return CONTENT
+    raise ApplicationHandlerStop
 
 
-async def content(update: Update, context: BotContext) -> int:
-    message, draft = update.effective_message, _draft(context)
-    if message is None or draft is None:
-        return ConversationHandler.END
+async def on_message(update: Update, context: BotContext) -> None:
+    """A private message: the content or the time, when the flow waits for one; else not ours."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    found = await _current(context, user.id, message.chat_id)
+    if found is None:
+        return
+    current, draft = found
+    if current.step == CONTENT:
+        await _content(message, context, current, draft)
+    elif current.step == WHEN and message.text:
+        await _when(message, context, current, draft)
+    else:
+        return
+    raise ApplicationHandlerStop
+
+
+async def _content(message: Message, context: BotContext, current: Conversation, draft: Draft) -> None:
     if message.text:
         text, limit, kind, file_id = message.text_html, MESSAGE_LIMIT, ContentKind.TEXT, None
     elif message.photo:
@@ -117,16 +141,18 @@ async def content(update: Update, context: BotContext) -> int:
         file_id = message.document.file_id
     else:
         await reply_html(message, texts.COMPOSE_WRONG_CONTENT)
-        return CONTENT
+        return
     length = visible_length(text)
     if length > limit:
         await reply_html(message, texts.COMPOSE_TOO_LONG.format(length=length, limit=limit))
-        return CONTENT
+        return
     draft.kind, draft.text, draft.file_id = kind, text, file_id
-    return await _show_audience(message, context, draft, new=True)
+    await _show_audience(message, context, current, draft, new=True)
 
 
-async def _show_audience(message: Message, context: BotContext, draft: Draft, *, new: bool) -> int:
+async def _show_audience(
+    message: Message, context: BotContext, current: Conversation, draft: Draft, *, new: bool
+) -> None:
     async with context.bot_data.sessions() as session:
         groups = GroupRepository(session)
         everything = await groups.count(draft.scope)
@@ -134,12 +160,15 @@ async def _show_audience(message: Message, context: BotContext, draft: Draft, *,
         chosen = draft.chosen_tags()
         count = await groups.count(draft.scope, chosen) if chosen else everything
     if not everything:
+        await _forget(context, current)
         await reply_html(message, texts.COMPOSE_NO_GROUPS)
-        return ConversationHandler.END
+        return
     if not draft.tags:
         ordered = sorted(tag_counts.items(), key=lambda item: (not item[0].startswith(f"{PROVINCE_TAG}:"), -item[1]))
         draft.tags = [tag for tag, _ in ordered[:MAX_TAG_BUTTONS]]
     draft.count = count
+    if await _save(context, current, AUDIENCE, draft) is None:
+        return
     rows = [[_button(texts.BUTTON_ALL_GROUPS.format(count=everything), AudienceAll())]]
     buttons = [
         _button(
@@ -155,64 +184,93 @@ async def _show_audience(message: Message, context: BotContext, draft: Draft, *,
         await reply_html(message, text, reply_markup=InlineKeyboardMarkup(rows))
     else:
         await edit_text(message, text, InlineKeyboardMarkup(rows))
-    return AUDIENCE
 
 
-async def on_step_button(update: Update, context: BotContext) -> int:
-    """The buttons of the audience and options steps (each step's handler matches only its own)."""
-    query, draft = update.callback_query, _draft(context)
+async def on_button(update: Update, context: BotContext) -> None:
+    """A compose button; only the current step's own buttons are consumed (others are stale)."""
+    query = update.callback_query
     message = editable_message(query) if query else None
-    if query is None or draft is None or message is None:
-        return ConversationHandler.END
-    await query.answer()
-    match parse(query.data):
+    if query is None or message is None:
+        return
+    found = await _current(context, query.from_user.id, message.chat_id)
+    if found is None:
+        return
+    current, draft = found
+    action = parse(query.data)
+    wanted = {AUDIENCE: AUDIENCE_BUTTONS, OPTIONS: OPTION_BUTTONS, CONFIRM: CONFIRM_BUTTONS}.get(current.step, ())
+    if not isinstance(action, wanted):
+        return
+    if isinstance(action, ConfirmSend):
+        await _confirm(update, context, current, draft)
+    elif isinstance(action, CancelCompose):
+        await query.answer()
+        if await _forget(context, current):
+            await edit_text(message, texts.COMPOSE_CANCELLED)
+    else:
+        await query.answer()
+        await _step_button(action, message, context, current, draft)
+    raise ApplicationHandlerStop
+
+
+async def _step_button(
+    action: Action, message: Message, context: BotContext, current: Conversation, draft: Draft
+) -> None:
+    match action:
         case AudienceAll():
             draft.chosen.clear()
         case AudienceTag(index) if index < len(draft.tags):
             draft.chosen.symmetric_difference_update({index})
         case AudienceDone():
-            return await _show_options(message, draft) if draft.count else AUDIENCE
+            if draft.count:
+                await _show_options(message, context, current, draft)
+            return
         case TogglePin():
             draft.pin = not draft.pin
-            return await _show_options(message, draft)
+            await _show_options(message, context, current, draft)
+            return
         case ToggleSilent():
             draft.silent = not draft.silent
-            return await _show_options(message, draft)
+            await _show_options(message, context, current, draft)
+            return
+        case ToggleAck():
+            draft.ack = not draft.ack
+            await _show_options(message, context, current, draft)
+            return
         case SendNow():
             draft.scheduled_at = None
-            return await _preview(message, context, draft)
+            await _preview(message, context, current, draft)
+            return
         case SendLater():
-            await edit_text(message, texts.COMPOSE_ASK_TIME)
-            return WHEN
-    return await _show_audience(message, context, draft, new=False)
+            if await _save(context, current, WHEN, draft) is not None:
+                await edit_text(message, texts.COMPOSE_ASK_TIME)
+            return
+    await _show_audience(message, context, current, draft, new=False)
 
 
-async def _show_options(message: Message, draft: Draft) -> int:
+async def _show_options(message: Message, context: BotContext, current: Conversation, draft: Draft) -> None:
+    if await _save(context, current, OPTIONS, draft) is None:
+        return
     keyboard = InlineKeyboardMarkup(
         [
             [
                 _button(texts.BUTTON_PIN.format(state=_on_off(draft.pin)), TogglePin()),
                 _button(texts.BUTTON_SILENT.format(state=_on_off(draft.silent)), ToggleSilent()),
             ],
+            [_button(texts.BUTTON_ACK_TOGGLE.format(state=_on_off(draft.ack)), ToggleAck())],
             [_button(texts.BUTTON_SEND_NOW, SendNow()), _button(texts.BUTTON_SCHEDULE, SendLater())],
         ]
     )
-    await edit_text(
-        message, texts.COMPOSE_OPTIONS.format(pin=_on_off(draft.pin), silent=_on_off(draft.silent)), keyboard
-    )
-    return OPTIONS
+    text = texts.COMPOSE_OPTIONS.format(pin=_on_off(draft.pin), silent=_on_off(draft.silent), ack=_on_off(draft.ack))
+    await edit_text(message, text, keyboard)
 
 
-async def when(update: Update, context: BotContext) -> int:
-    message, draft = update.effective_message, _draft(context)
-    if message is None or draft is None:
-        return ConversationHandler.END
+async def _when(message: Message, context: BotContext, current: Conversation, draft: Draft) -> None:
     moment = parse_when(message.text or "", datetime.now(UTC))
     if moment is None:
         await reply_html(message, texts.COMPOSE_BAD_TIME)
-        return WHEN
+        return
     draft.scheduled_at = moment
-    return await _preview(message, context, draft)
+    await _preview(message, context, current, draft)
 
 
 async def _send_content(context: BotContext, chat_id: int, draft: Draft) -> None:
@@ -225,13 +283,16 @@ async def _send_content(context: BotContext, chat_id: int, draft: Draft) -> None
         await context.bot.send_message(chat_id, draft.text, parse_mode=ParseMode.HTML, disable_web_page_preview=True)
 
 
-async def _preview(message: Message, context: BotContext, draft: Draft) -> int:
+async def _preview(message: Message, context: BotContext, current: Conversation, draft: Draft) -> None:
+    if await _save(context, current, CONFIRM, draft) is None:
+        return
     await _send_content(context, message.chat_id, draft)
     summary = texts.COMPOSE_SUMMARY.format(
         chosen=html.escape(draft.chosen_text()),
         count=draft.count,
         pin=_on_off(draft.pin),
         silent=_on_off(draft.silent),
+        ack=_on_off(draft.ack),
         when=draft.when_text(),
     )
     keyboard = InlineKeyboardMarkup(
@@ -240,90 +301,70 @@ async def _preview(message: Message, context: BotContext, draft: Draft) -> int:
     await context.bot.send_message(
         message.chat_id, f"{texts.COMPOSE_PREVIEW}\n\n{summary}", parse_mode=ParseMode.HTML, reply_markup=keyboard
     )
-    return CONFIRM
 
 
-async def confirm(update: Update, context: BotContext) -> int:
-    query, draft, user = update.callback_query, _draft(context), update.effective_user
+async def _confirm(update: Update, context: BotContext, current: Conversation, draft: Draft) -> None:
+    """One announcement however many taps: the state row is deleted in the same transaction."""
+    query, user = update.callback_query, update.effective_user
     message = editable_message(query) if query else None
-    if query is None or draft is None or user is None or message is None:
-        return ConversationHandler.END
-    if isinstance(parse(query.data), CancelCompose):
-        return await cancel(update, context)
+    if query is None or user is None or message is None:
+        return
     data = context.bot_data
     async with data.sessions() as session, session.begin():
-        scope = await broadcaster_scope(session, user.id, data.admin_ids)  # re-checked: rights may have changed
-        reach = await GroupRepository(session).reach(scope, draft.chosen_tags()) if scope.may_broadcast else None
-        if reach is None or not reach.group_ids:
-            await query.answer(texts.NOT_ALLOWED if reach is None else texts.COMPOSE_NO_GROUPS, show_alert=True)
-            _forget(context)
-            return ConversationHandler.END
-        announcement = await BroadcastRepository(session).create_announcement(
-            sender_user_id=user.id,
-            sender_chat_id=message.chat_id,
-            kind=draft.kind,
-            text=draft.text,
-            file_id=draft.file_id,
-            pin=draft.pin,
-            silent=draft.silent,
-            audience=draft.chosen_tags(),
-            scheduled_at=draft.scheduled_at,
-            group_ids=reach.group_ids,
-        )
-        announcement.progress_message_id = message.message_id
-        announcement_id, total = announcement.id, announcement.total
+        if not await ConversationRepository(session).finish(current):
+            refusal: str | None = texts.MENU_EXPIRED  # another tap (maybe on another process) got here first
+        else:
+            scope = await broadcaster_scope(session, user.id, data.admin_ids)  # re-checked: rights may have changed
+            reach = await GroupRepository(session).reach(scope, draft.chosen_tags()) if scope.may_broadcast else None
+            refusal = None
+            if reach is None or not reach.group_ids:
+                refusal = texts.NOT_ALLOWED if reach is None else texts.COMPOSE_NO_GROUPS
+            else:
+                announcement = await BroadcastRepository(session).create_announcement(
+                    sender_user_id=user.id,
+                    sender_chat_id=message.chat_id,
+                    kind=draft.kind,
+                    text=draft.text,
+                    file_id=draft.file_id,
+                    pin=draft.pin,
+                    silent=draft.silent,
+                    audience=draft.chosen_tags(),
+                    scheduled_at=draft.scheduled_at,
+                    group_ids=reach.group_ids,
+                )
+                announcement.progress_message_id = message.message_id
+                announcement.ack_button = draft.ack
+                announcement_id, total = announcement.id, announcement.total
+    if refusal is not None:
+        await query.answer(refusal, show_alert=refusal is not texts.MENU_EXPIRED)
+        return
     await query.answer()
     if draft.scheduled_at is not None:
         text = texts.COMPOSE_SCHEDULED.format(id=announcement_id, count=total, when=draft.when_text())
     else:
         text = texts.PROGRESS.format(id=announcement_id, total=total, sent=0, failed=0, pending=total, eta="")
     await edit_text(message, text)
-    _forget(context)
-    return ConversationHandler.END
 
 
-def _forget(context: BotContext) -> None:
-    if context.user_data is not None:
-        context.user_data.pop(DRAFT, None)
-
-
-async def cancel(update: Update, context: BotContext) -> int:
-    _forget(context)
-    query = update.callback_query
-    if query is not None:
-        await query.answer()
-        message = editable_message(query)
-        if message is not None:
-            await edit_text(message, texts.COMPOSE_CANCELLED)
-    elif update.effective_message is not None:
-        await reply_html(update.effective_message, texts.COMPOSE_CANCELLED)
-    return ConversationHandler.END
-
-
-def conversation() -> ConversationHandler[Any]:
-    private = filters.ChatType.PRIVATE
-    audience_buttons = matching(AudienceAll, AudienceTag, AudienceDone)
-    option_buttons = matching(TogglePin, ToggleSilent, SendNow, SendLater)
-    # One conversation per user and chat, not per message: the steps edit one message anyway.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*per_message=False.*")
-        return ConversationHandler(
-            entry_points=[CommandHandler("thongbao", start, filters=private)],
-            states={
-                CONTENT: [MessageHandler(private & ~filters.COMMAND, content)],
-                AUDIENCE: [CallbackQueryHandler(on_step_button, pattern=audience_buttons)],
-                OPTIONS: [CallbackQueryHandler(on_step_button, pattern=option_buttons)],
-                WHEN: [MessageHandler(private & filters.TEXT & ~filters.COMMAND, when)],
-                CONFIRM: [CallbackQueryHandler(confirm, pattern=matching(ConfirmSend, CancelCompose))],
-            },
-            fallbacks=[CommandHandler("huy", cancel)],
-            conversation_timeout=CONVERSATION_TIMEOUT_SECONDS,
-            per_user=True,
-            per_chat=True,
-            name="thongbao",
-        )
+async def cancel_command(update: Update, context: BotContext) -> None:
+    """``/huy`` while composing; without a draft the command passes on to the other features."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or await _current(context, user.id, message.chat_id) is None:
+        return
+    async with context.bot_data.sessions() as session, session.begin():
+        await ConversationRepository(session).drop(user.id, message.chat_id)
+    await reply_html(message, texts.COMPOSE_CANCELLED)
+    raise ApplicationHandlerStop
 
 
 def register(application: BotApplication) -> None:
-    """First of all features: while composing, the conversation's steps win over questions."""
-    application.add_handler(conversation())
+    """In a group of its own before every other: while composing, the flow's steps win over questions."""
+    private = filters.ChatType.PRIVATE
+    add = application.add_handler
+    add(CommandHandler("thongbao", start, filters=private), group=GROUP)
+    add(CommandHandler("huy", cancel_command, filters=private), group=GROUP)
+    add(MessageHandler(private & ~filters.COMMAND, on_message), group=GROUP)
+    add(
+        CallbackQueryHandler(on_button, pattern=matching(*AUDIENCE_BUTTONS, *OPTION_BUTTONS, *CONFIRM_BUTTONS)),
+        group=GROUP,
+    )

@@ -1,11 +1,16 @@
-"""``/nhom [từ khóa]``: list and search the groups within one's broadcast reach, page by page."""
+"""``/nhom [từ khóa]``: list and search the groups within one's broadcast reach, page by page.
+
+The page buttons carry only the page number (callback data has 64 bytes; a query may have 64
+characters). The search is read back from the page message itself (its header says
+``khớp «…»``), so no process has to remember it and any process can turn the page.
+"""
 
 from __future__ import annotations
 
 import html
 import math
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 import texts
@@ -18,8 +23,18 @@ from broadcasts.roles import broadcaster_scope
 from broadcasts.tags import PROVINCES
 
 GROUPS_PER_PAGE = 15
-QUERY_KEY = "group_query"  # the last /nhom search of the user, for the page buttons
 MAX_QUERY_CHARS = 64
+QUERY_OPEN, QUERY_CLOSE = " khớp «", "»"
+
+
+def query_of_page(text: str | None) -> str:
+    """The search shown in a page's first line (the header), or "" for the whole list."""
+    header = (text or "").split("\n", 1)[0]
+    start = header.find(QUERY_OPEN)
+    end = header.rfind(QUERY_CLOSE)
+    if start < 0 or end < start + len(QUERY_OPEN):
+        return ""
+    return header[start + len(QUERY_OPEN) : end][:MAX_QUERY_CHARS]
 
 
 def _group_line(group: Group) -> str:
@@ -55,7 +70,10 @@ async def _group_page(
         )
         lines = [_group_line(g) for g in shown]
     header = texts.GROUP_LIST_HEADER.format(
-        count=total, query=f" khớp «{html.escape(query_text)}»" if query_text else "", page=page, pages=pages
+        count=total,
+        query=f"{QUERY_OPEN}{html.escape(query_text)}{QUERY_CLOSE}" if query_text else "",
+        page=page,
+        pages=pages,
     )
     buttons = []
     if page > 1:
@@ -70,8 +88,6 @@ async def groups_command(update: Update, context: BotContext) -> None:
     if message is None or user is None:
         return
     query_text = " ".join(context.args or []).strip()[:MAX_QUERY_CHARS]
-    if context.user_data is not None:
-        context.user_data[QUERY_KEY] = query_text
     page = await _group_page(context, user.id, query_text, 1)
     if page is None:
         await reply_html(message, texts.NOT_ALLOWED)
@@ -84,7 +100,8 @@ async def on_group_page(update: Update, context: BotContext) -> None:
     action = parse(query.data) if query else None
     if query is None or not isinstance(action, GroupPage):
         return
-    query_text = str((context.user_data or {}).get(QUERY_KEY, ""))
+    message = query.message
+    query_text = query_of_page(message.text if isinstance(message, Message) else None)
     page = await _group_page(context, query.from_user.id, query_text, action.page)
     if page is None:
         await query.answer(texts.NOT_ALLOWED, show_alert=True)

@@ -17,6 +17,7 @@ from telegram.error import TelegramError
 import texts
 from bot.context import BotApplication, BotContext
 from bot.features.reports import csv_keyboard, report_text
+from bot.jobs import exclusive, lease_for
 from broadcasts.announcements import AnnouncementRepository
 from broadcasts.models import Announcement
 from broadcasts.reports import Progress, ReportRepository
@@ -101,4 +102,6 @@ def register(application: BotApplication) -> None:
     if application.job_queue is None:
         raise RuntimeError("the job queue is missing: install python-telegram-bot[job-queue]")
     seconds = application.bot_data.config.broadcast_progress_seconds
-    application.job_queue.run_repeating(report_progress, interval=seconds, first=1.0, name=JOB_NAME)
+    # One process edits at a time: two would edit every message twice and could send a report twice.
+    job = exclusive(JOB_NAME, lease_for(seconds))(report_progress)
+    application.job_queue.run_repeating(job, interval=seconds, first=1.0, name=JOB_NAME)

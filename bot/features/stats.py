@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date, time
+from datetime import time
 
 from telegram import InputMediaPhoto, Message, Update
 from telegram.constants import ChatAction, ChatType, ParseMode
@@ -18,6 +18,7 @@ from telegram.error import TelegramError
 from telegram.ext import CommandHandler, filters
 
 from bot.context import BotApplication, BotContext
+from bot.jobs import once_per_period
 from bot.replies import reply_html
 from broadcasts.roles import broadcaster_scope
 from broadcasts.scope import Scope
@@ -32,6 +33,7 @@ logger = logging.getLogger(__name__)
 PERIODS = (7, 30, 90)
 DEFAULT_PERIOD = 7
 DIGEST_JOB_NAME = "support-digest"
+DIGEST_LEASE_SECONDS = 600.0
 
 
 def period_days(args: list[str]) -> int | None:
@@ -88,40 +90,31 @@ async def stats_command(update: Update, context: BotContext) -> None:
     await _send_report(context, message, scope, days)
 
 
-class DailyDigest:
-    """Posts yesterday's digest in the default support chat, once per day.
+def _digest_period(context: BotContext) -> str:
+    return digest_day(context.bot_data.clock()).isoformat()
 
-    Once per day without a table: the job remembers the last day it posted, in memory. That is
-    enough because only one process runs the job queue (Telegram serves one poller or one
-    webhook per bot; ``python -m bot sender`` has no job queue), and ``run_daily`` does not
-    catch up after a restart: a bot started after the hour posts the next day. What the
-    memory guards against is the job running twice in one process (a late run after a busy
-    loop, or a manual run next to the scheduled one); a lock makes two concurrent runs one.
-    A digest that could not be sent is not remembered, so a second run may try again.
+
+@once_per_period(DIGEST_JOB_NAME, DIGEST_LEASE_SECONDS, _digest_period)
+async def post_digest(context: BotContext) -> bool:
+    """Posts yesterday's digest in the default support chat; True when the day is done.
+
+    Once per day however many bot processes run or restart: the day posted last is remembered
+    in the job's lease row (``bot.jobs.once_per_period``), and only the lease holder posts. A
+    digest that could not be sent is not remembered, so a later run may try again.
     """
-
-    def __init__(self) -> None:
-        self.last_day: date | None = None
-        self._lock = asyncio.Lock()
-
-    async def run(self, context: BotContext) -> None:
-        data = context.bot_data
-        chat_id = data.support.support_chat_id
-        if chat_id is None:
-            return
-        now = data.clock()
-        day = digest_day(now)
-        async with self._lock:
-            if self.last_day is not None and day <= self.last_day:
-                return
-            async with data.sessions() as session:
-                text = await build_digest(StatsRepository(session), now)
-            try:
-                await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, disable_web_page_preview=True)
-            except TelegramError as error:
-                logger.warning("the digest of %s was not posted: %s", day, error)
-                return
-            self.last_day = day
+    data = context.bot_data
+    chat_id = data.support.support_chat_id
+    if chat_id is None:
+        return False
+    now = data.clock()
+    async with data.sessions() as session:
+        text = await build_digest(StatsRepository(session), now)
+    try:
+        await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, disable_web_page_preview=True)
+    except TelegramError as error:
+        logger.warning("the digest of %s was not posted: %s", digest_day(now), error)
+        return False
+    return True
 
 
 def register(application: BotApplication) -> None:
@@ -132,5 +125,4 @@ def register(application: BotApplication) -> None:
         return
     if application.job_queue is None:
         raise RuntimeError("the job queue is missing: install python-telegram-bot[job-queue]")
-    digest = DailyDigest()
-    application.job_queue.run_daily(digest.run, time(hour, tzinfo=VIETNAM), name=DIGEST_JOB_NAME)
+    application.job_queue.run_daily(post_digest, time(hour, tzinfo=VIETNAM), name=DIGEST_JOB_NAME)

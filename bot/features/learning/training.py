@@ -4,7 +4,10 @@ Training runs in its own process (``python -m learning retrain``); this process 
 exit, so answers never wait. When the candidate passes the quality gate it is published into
 the running NLU server(s) by ``learning.publish`` (the fallback answers during the swap); the
 curator who asked gets the figures before and after, the time of each step, or the reason a
-model was held back. One retraining at a time per process; a second ``/huanluyen`` is told so.
+model was held back. One retraining at a time across every bot process: the run holds the
+``retraining`` lease (renewed while it runs, released at the end; a process that dies loses it
+after ``RETRAIN_LEASE_SECONDS``); a second ``/huanluyen`` anywhere is told so. The scheduled
+checks run in one process (``bot.jobs``), the daily one once per Vietnam day.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from telegram.ext import CommandHandler, filters
 import texts.learning as say
 from bot.context import BotApplication, BotContext
 from bot.features.learning.access import curator_message
+from bot.jobs import exclusive, lease_for, once_per_period
 from broadcasts.when import VIETNAM
+from coordination.leases import keep_renewed
 from curation.inbox import InboxRepository
 from learning.publish import PublishError
 from learning.retrain import last_json_line
@@ -36,6 +41,8 @@ logger = logging.getLogger(__name__)
 COUNT_JOB = "retrain-count"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DAILY_JOB = "retrain-daily"
+RETRAIN_LEASE = "retraining"
+RETRAIN_LEASE_SECONDS = 120.0
 
 
 def _percent(value: object) -> str:
@@ -132,12 +139,27 @@ async def retrain_and_publish(context: BotContext, trigger: str, chat_id: int | 
     await _tell(context, chat_id, text)
 
 
-def start_retraining(context: BotContext, trigger: str, chat_id: int | None, started_by: int | None) -> bool:
-    """Start the loop in the background unless one is running; False when one is."""
+async def _holding_lease(context: BotContext, trigger: str, chat_id: int | None, started_by: int | None) -> None:
+    """The loop, with the lease renewed in the background and released at the end."""
+    leases = context.bot_data.ready.leases
+    renewing = asyncio.create_task(
+        keep_renewed(leases, RETRAIN_LEASE, RETRAIN_LEASE_SECONDS, RETRAIN_LEASE_SECONDS / 4)
+    )
+    try:
+        await retrain_and_publish(context, trigger, chat_id, started_by)
+    finally:
+        renewing.cancel()
+        await leases.release(RETRAIN_LEASE)
+
+
+async def start_retraining(context: BotContext, trigger: str, chat_id: int | None, started_by: int | None) -> bool:
+    """Start the loop in the background unless one is running in any process; False when one is."""
     data = context.bot_data
     if data.retraining is not None and not data.retraining.done():
         return False
-    data.retraining = asyncio.create_task(retrain_and_publish(context, trigger, chat_id, started_by))
+    if await data.ready.leases.acquire(RETRAIN_LEASE, RETRAIN_LEASE_SECONDS) is None:
+        return False
+    data.retraining = asyncio.create_task(_holding_lease(context, trigger, chat_id, started_by))
     return True
 
 
@@ -147,7 +169,7 @@ async def retrain_command(update: Update, context: BotContext) -> None:
         return
     message, user = found
     new = await _new_since_current(context)
-    if not start_retraining(context, "command", message.chat.id, user.id):
+    if not await start_retraining(context, "command", message.chat.id, user.id):
         await message.reply_html(say.TRAINING_BUSY)
         return
     await message.reply_html(say.TRAINING_STARTED.format(examples=new))
@@ -163,12 +185,19 @@ async def count_job(context: BotContext) -> None:
     """Retrain as soon as enough examples were curated since the current model."""
     threshold = context.bot_data.learning.learning_retrain_after_examples
     if threshold and await _new_since_current(context) >= threshold:
-        start_retraining(context, "count", None, None)
+        await start_retraining(context, "count", None, None)
 
 
-async def daily_job(context: BotContext) -> None:
+def _vietnam_day(context: BotContext) -> str:
+    return context.bot_data.clock().astimezone(VIETNAM).date().isoformat()
+
+
+@once_per_period(DAILY_JOB, 600.0, _vietnam_day)
+async def daily_job(context: BotContext) -> bool:
+    """Once per Vietnam day: retrain when something was curated since the current model."""
     if await _new_since_current(context) > 0:
-        start_retraining(context, "schedule", None, None)
+        return await start_retraining(context, "schedule", None, None)
+    return True
 
 
 def register(application: BotApplication) -> None:
@@ -180,7 +209,8 @@ def register(application: BotApplication) -> None:
         raise RuntimeError("the job queue is missing: install python-telegram-bot[job-queue]")
     if settings.learning_retrain_after_examples:
         seconds = settings.learning_check_seconds
-        application.job_queue.run_repeating(count_job, interval=seconds, first=seconds, name=COUNT_JOB)
+        job = exclusive(COUNT_JOB, lease_for(seconds))(count_job)
+        application.job_queue.run_repeating(job, interval=seconds, first=seconds, name=COUNT_JOB)
     if settings.learning_retrain_hour >= 0:
         at = time(hour=settings.learning_retrain_hour, tzinfo=VIETNAM)
         application.job_queue.run_daily(daily_job, time=at, name=DAILY_JOB)

@@ -2,6 +2,9 @@
 
 A rollback is published exactly like a new model (``learning.publish``): every NLU server loads
 it while the fallback answers, and its own fallback examples and thresholds come back with it.
+Every bot process also follows the current version row (a repeating job, no lease: each process
+keeps its own fallback and thresholds), so a version published or rolled back to by another
+process is served here within ``learning_follow_seconds``.
 """
 
 from __future__ import annotations
@@ -97,7 +100,23 @@ async def on_rollback(update: Update, context: BotContext) -> None:
     )
 
 
+FOLLOW_JOB = "model-follow"
+
+
+async def follow_current_version(context: BotContext) -> None:
+    """One cheap look at the current version row; swap this process's fallback and thresholds if it moved."""
+    if context.bot_data.opened is None:
+        return
+    async with context.bot_data.sessions() as session:
+        current = await VersionRepository(session).current()
+    await context.bot_data.ready.publisher.follow(current.name if current else None)
+
+
 def register(application: BotApplication) -> None:
+    if application.job_queue is None:
+        raise RuntimeError("the job queue is missing: install python-telegram-bot[job-queue]")
+    seconds = application.bot_data.learning.learning_follow_seconds
+    application.job_queue.run_repeating(follow_current_version, interval=seconds, first=1.0, name=FOLLOW_JOB)
     application.add_handler(
         CommandHandler("phienban", versions_command, filters=filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE)
     )

@@ -17,6 +17,7 @@ from telegram.error import TelegramError
 import texts.support as say
 from bot.context import BotApplication, BotContext
 from bot.features.support.posting import notify_ticket_chat, post_ticket
+from bot.jobs import exclusive, lease_for
 from support.models import EventKind
 from support.repository import TicketRepository
 
@@ -86,4 +87,6 @@ def register(application: BotApplication) -> None:
     if application.job_queue is None:
         raise RuntimeError("the job queue is missing: install python-telegram-bot[job-queue]")
     seconds = application.bot_data.support.support_sweep_seconds
-    application.job_queue.run_repeating(sweep, interval=seconds, first=seconds, name=JOB_NAME)
+    # One process sweeps at a time (a reminder sent twice would be a second message to the member).
+    job = exclusive(JOB_NAME, lease_for(seconds))(sweep)
+    application.job_queue.run_repeating(job, interval=seconds, first=seconds, name=JOB_NAME)
