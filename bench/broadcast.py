@@ -103,9 +103,10 @@ async def run_one(backend: str, url: str, args: argparse.Namespace, workdir: Pat
         )
         log_path = workdir / f"sender-{backend}.log"
         with log_path.open("wb") as log:
-            sender = subprocess.Popen(
-                [sys.executable, "-m", "bot", "sender"], cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
+            command = [sys.executable, "-m", "bot", "sender"]
+            if args.profile:
+                command[1:1] = ["-m", "cProfile", "-o", str(Path(args.profile).resolve())]
+            sender = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             await fake.wait_for("getMe", timeout=60)
             await asyncio.sleep(1.0)  # let it settle into idle polling
@@ -138,6 +139,12 @@ async def run_one(backend: str, url: str, args: argparse.Namespace, workdir: Pat
         copies = Counter(c.chat_id for c in accepted)
         times = sorted(c.time for c in accepted)
         achieved = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+        if os.environ.get("BENCH_DEBUG"):
+            per_second = Counter(int(t - times[0]) for t in times)
+            print("per second:", [per_second[i] for i in range(len(per_second))], file=sys.stderr)
+            served = sorted(c.done_time - c.time for c in accepted if c.done_time is not None)
+            p50, p99 = served[len(served) // 2], served[int(len(served) * 0.99)]
+            print(f"server time p50 {p50 * 1e3:.2f} ms, p99 {p99 * 1e3:.2f} ms", file=sys.stderr)
         provoked = fake.stats.rate_limited
     async with sessions() as session:
         statuses = Counter((await session.scalars(select(Delivery.status))).all())
@@ -218,6 +225,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="BROADCAST_CONCURRENCY of the sender")
     parser.add_argument("--pg-url", help="a PostgreSQL server (any database on it); a new database is made there")
     parser.add_argument("--backend", choices=("all", "sqlite", "postgresql"), default="all")
+    parser.add_argument("--profile", help="run the sender under cProfile, writing its stats to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (database, sender logs)")
     return asyncio.run(main_async(parser.parse_args()))
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,6 +49,17 @@ OPEN_STATUSES = (PENDING, SENDING)
 ERROR_LENGTH = 255  # Delivery.error is a String(255)
 _CHUNK = 5_000  # ids per IN (...) list: SQLite and asyncpg both cap bound parameters near 32k
 _KINDS = frozenset(ContentKind)
+
+
+class Claimed(NamedTuple):
+    """A claimed delivery as plain values (the sender's hot path makes no ORM objects)."""
+
+    id: int
+    announcement_id: int
+    group_id: int
+    chat_id: int
+    attempts: int
+    next_attempt_at: datetime
 
 
 def clip(text: str, limit: int = ERROR_LENGTH) -> str:
@@ -144,7 +155,7 @@ class BroadcastRepository:
 
     async def claim(
         self, worker_id: str, limit: int, lease_seconds: float, now: datetime | None = None
-    ) -> list[Delivery]:
+    ) -> list[Claimed]:
         """Atomically take up to ``limit`` due deliveries for ``worker_id``.
 
         Due: ``pending`` with ``next_attempt_at <= now``, or ``sending`` whose lease ran out
@@ -165,6 +176,8 @@ class BroadcastRepository:
         write lock before it reads, so another sender (thread or process) waits on
         ``busy_timeout`` and then sees the committed claim. Call it as the only statement of
         its own short write transaction.
+
+        Rows come back as :class:`Claimed` tuples (their lease is ``now + lease_seconds``).
         """
         now = as_utc(now or utc_now())
         due_row = or_(
@@ -200,11 +213,18 @@ class BroadcastRepository:
                 attempts=Delivery.attempts + 1,
                 updated_at=now,
             )
-            .returning(Delivery)
-            .execution_options(synchronize_session=False, populate_existing=True)
+            .returning(
+                Delivery.id,
+                Delivery.announcement_id,
+                Delivery.group_id,
+                Delivery.chat_id,
+                Delivery.attempts,
+                Delivery.next_attempt_at,
+            )
+            .execution_options(synchronize_session=False)
         )
-        claimed = list((await self.session.scalars(statement)).all())
-        claimed.sort(key=lambda d: (as_utc(d.next_attempt_at), d.id))
+        claimed = [Claimed._make(row) for row in await self.session.execute(statement)]
+        claimed.sort(key=lambda row: (row.next_attempt_at, row.id))  # one back end: all naive or all aware
         return claimed
 
     async def extend_lease(self, delivery_ids: Sequence[int], worker_id: str, until: datetime) -> set[int]:

@@ -1,21 +1,25 @@
 """One delivery: the Telegram call, its outcome (:mod:`bot.sender.outcomes`), and its recorded result.
 
 :meth:`Deliverer.deliver` returns once the delivery's result is committed (group commit,
-:mod:`bot.sender.results`), so the send loop can hold a concurrency slot until then.
+:mod:`bot.sender.results`), so the send loop can hold a concurrency slot until then. The call
+goes through the lean HTTP path (:mod:`bot.sender.http`) with a body made once per
+announcement (:class:`Content`); nothing per message but a few bytes and one small object.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, assert_never
 
 from sqlalchemy.exc import IntegrityError
-from telegram import Bot, LinkPreviewOptions, Message
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 
+import texts
+from bot.callback_data import Acknowledge, encode
+from bot.sender.http import ApiFailure, BulkApi, sent_message_id
 from bot.sender.limits import GroupSpacing, RateLimiter
 from bot.sender.outcomes import (
     Blocked,
@@ -35,10 +39,10 @@ from bot.sender.outcomes import (
 )
 from bot.sender.results import ResultWriter
 from broadcasts.migration import migrate_group
-from broadcasts.models import Announcement, ContentKind, Delivery
-from broadcasts.outbox import BroadcastRepository
+from broadcasts.models import Announcement, ContentKind
+from broadcasts.outbox import BroadcastRepository, Claimed
 from broadcasts.registry import GroupRepository
-from storage.base import as_utc, utc_now
+from storage.base import utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -58,22 +62,51 @@ def send_error(error: TelegramError) -> SendError:
     return SendError(ErrorKind.OTHER, error.message)
 
 
-@dataclass(frozen=True)
+def ack_markup(announcement: Announcement) -> dict[str, Any]:
+    """The "✅ Đã nhận" button; a reminder's button acknowledges the original announcement."""
+    data = encode(Acknowledge(announcement.reminder_of or announcement.id))
+    return {"inline_keyboard": [[{"text": texts.BUTTON_ACK, "callback_data": data}]]}
+
+
+@dataclass(frozen=True, slots=True)
 class Content:
-    kind: str  # a ContentKind; anything else goes as text
-    text: str
-    file_id: str | None
+    """One announcement as the Bot API call that sends it: the method and the JSON body after ``chat_id``.
+
+    Built once per announcement; :meth:`body` only puts the chat id in front.
+    """
+
+    method: str  # sendMessage | sendPhoto | sendDocument
+    tail: bytes  # the JSON object's members after "chat_id", with its closing brace
     pin: bool
     silent: bool
 
     @classmethod
-    def of(cls, announcement: Announcement) -> Content:
-        return cls(announcement.kind, announcement.text, announcement.file_id, announcement.pin, announcement.silent)
+    def of(cls, announcement: Announcement, *, paid: bool = False) -> Content:
+        fields: dict[str, Any]
+        if announcement.kind in (ContentKind.PHOTO, ContentKind.DOCUMENT):
+            fields = {str(announcement.kind): announcement.file_id or ""}
+            if announcement.text:
+                fields["caption"] = announcement.text
+            fields["parse_mode"] = "HTML"
+            method = "sendPhoto" if announcement.kind == ContentKind.PHOTO else "sendDocument"
+        else:  # text, and anything unknown goes as text
+            fields = {"text": announcement.text, "parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
+            method = "sendMessage"
+        fields["disable_notification"] = bool(announcement.silent)
+        if paid:
+            fields["allow_paid_broadcast"] = True
+        if announcement.ack_button:
+            fields["reply_markup"] = ack_markup(announcement)
+        tail = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))[1:].encode()
+        return cls(method, tail, bool(announcement.pin), bool(announcement.silent))
+
+    def body(self, chat_id: int) -> bytes:
+        return b'{"chat_id":%d,%b' % (chat_id, self.tail)
 
 
-@dataclass
+@dataclass(slots=True)
 class Job:
-    """A claimed delivery, detached from the session."""
+    """A claimed delivery (plain values from the claim, no ORM object)."""
 
     id: int
     announcement_id: int
@@ -82,11 +115,8 @@ class Job:
     lease_until: datetime
 
     @classmethod
-    def of(cls, delivery: Delivery) -> Job:
-        assert delivery.lease_until is not None
-        return cls(
-            delivery.id, delivery.announcement_id, delivery.chat_id, delivery.attempts, as_utc(delivery.lease_until)
-        )
+    def of(cls, row: Claimed, lease_until: datetime) -> Job:
+        return cls(row.id, row.announcement_id, row.chat_id, row.attempts, lease_until)
 
 
 @dataclass
@@ -107,14 +137,13 @@ class SenderStats:
 class Deliverer:
     """Sends one claimed delivery and records its result (the sender's limits and stats, shared)."""
 
-    bot: Bot
+    api: BulkApi
     worker_id: str
     bucket: RateLimiter
     spacing: GroupSpacing
     results: ResultWriter
     retry_policy: RetryPolicy
     stats: SenderStats
-    paid: bool = False  # allow_paid_broadcast on every send
 
     async def deliver(self, job: Job, content: Content) -> None:
         """Send, follow migrations, and record the outcome; returns once it is committed."""
@@ -123,13 +152,11 @@ class Deliverer:
         while True:
             outcome: Outcome
             try:
-                message = await self._send(content, chat_id)
-            except TelegramError as error:
+                outcome = Sent(sent_message_id(await self.api.call(content.method, content.body(chat_id))))
+            except ApiFailure as failure:
                 outcome = classify(
-                    send_error(error), attempts=job.attempts, policy=self.retry_policy, migrations=migrations
+                    failure.error, attempts=job.attempts, policy=self.retry_policy, migrations=migrations
                 )
-            else:
-                outcome = Sent(message.message_id)
             if not isinstance(outcome, Migrated):
                 await self._settle(job, chat_id, content, outcome)
                 return
@@ -139,26 +166,6 @@ class Deliverer:
             migrations += 1
             await self.bucket.acquire()  # the resend is one more message
             self.spacing.record(chat_id)
-
-    async def _send(self, content: Content, chat_id: int) -> Message:
-        extra: dict[str, Any] = {"disable_notification": content.silent}
-        if self.paid:
-            extra["allow_paid_broadcast"] = True
-        if content.kind == ContentKind.PHOTO:
-            return await self.bot.send_photo(
-                chat_id, content.file_id or "", caption=content.text or None, parse_mode=ParseMode.HTML, **extra
-            )
-        if content.kind == ContentKind.DOCUMENT:
-            return await self.bot.send_document(
-                chat_id, content.file_id or "", caption=content.text or None, parse_mode=ParseMode.HTML, **extra
-            )
-        return await self.bot.send_message(
-            chat_id,
-            content.text,
-            parse_mode=ParseMode.HTML,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
-            **extra,
-        )
 
     async def _settle(
         self, job: Job, chat_id: int, content: Content, outcome: Sent | Failed | Blocked | RetryLater | PauseAll
@@ -233,15 +240,15 @@ class Deliverer:
         """Pin the announcement; a failure is only a note on the (sent) delivery."""
         for _ in range(2):
             await self.bucket.acquire()
+            body = {"chat_id": chat_id, "message_id": message_id, "disable_notification": silent}
             try:
-                await self.bot.pin_chat_message(chat_id, message_id, disable_notification=silent)
+                await self.api.call("pinChatMessage", json.dumps(body).encode())
                 return
-            except RetryAfter as error:
-                self.bucket.pause(seconds(error.retry_after))
+            except ApiFailure as failure:
+                note = pin_note(failure.error)
+                if failure.error.kind != ErrorKind.RETRY_AFTER:
+                    break
+                self.bucket.pause(seconds(failure.error.retry_after))
                 self.stats.retry_after += 1
-                note = pin_note(send_error(error))
-            except TelegramError as error:
-                note = pin_note(send_error(error))
-                break
         self.stats.pin_failures += 1
         await self.results.record(lambda repo: repo.add_note(job.id, note))

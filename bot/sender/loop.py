@@ -14,8 +14,9 @@ The sender owns the announcements' lifecycle: its sweep (once a second, and as s
 sender runs out of work) starts scheduled announcements whose time came and closes those with
 nothing left to send.
 
-The sender has its own ``telegram.Bot`` (its own HTTP connection pool, no PTB rate limiter)
-so the bot application's answers in private chats keep flowing during a broadcast.
+The sender's sends go through its own lean HTTP pool (:mod:`bot.sender.http`, to the same
+Bot API server as its ``telegram.Bot``), so the bot application's answers in private chats keep
+flowing during a broadcast, and a message costs little CPU.
 
 Several senders may run against one PostgreSQL database (claims use ``SKIP LOCKED``); each
 keeps its own rate, so give each its share of the bot's limit.
@@ -36,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 
 from bot.sender.delivery import Content, Deliverer, Job, SenderStats
+from bot.sender.http import BulkApi
 from bot.sender.limits import GroupSpacing, RateLimiter, TokenBucket
 from bot.sender.outcomes import RetryPolicy
 from bot.sender.results import ResultWriter
@@ -86,15 +88,10 @@ class BroadcastSender:
         self.lease = settings.broadcast_lease_seconds
         self.stats = SenderStats()
         self.results = ResultWriter(sessions, retry_seconds=self.lease)
+        self.paid = settings.allow_paid_broadcast
+        self.api = BulkApi(bot.base_url, connections=self.concurrency + 4)
         self.deliverer = Deliverer(
-            bot,
-            self.worker_id,
-            self.bucket,
-            self.spacing,
-            self.results,
-            RetryPolicy.of(settings),
-            self.stats,
-            paid=settings.allow_paid_broadcast,
+            self.api, self.worker_id, self.bucket, self.spacing, self.results, RetryPolicy.of(settings), self.stats
         )
         self._buffer: deque[Job] = deque()
         self._contents: dict[int, Content] = {}
@@ -158,6 +155,7 @@ class BroadcastSender:
             await self._hand_back()
             with contextlib.suppress(Exception):
                 await self._sweep()
+            await self.api.close()
             logger.info("broadcast sender %s stopped: %s", self.worker_id, self.stats)
 
     async def _wake_on_stop(self) -> None:
@@ -196,11 +194,13 @@ class BroadcastSender:
         want = self.batch_size - len(self._buffer)
 
         async def claim(repo: BroadcastRepository) -> list[Job]:
-            rows = await repo.claim(self.worker_id, want, self.lease, utc_now())
+            now = utc_now()
+            rows = await repo.claim(self.worker_id, want, self.lease, now)
             unknown = {row.announcement_id for row in rows} - self._contents.keys()
             for announcement in await AnnouncementRepository(repo.session).announcements(unknown):
-                self._contents[announcement.id] = Content.of(announcement)
-            return [Job.of(row) for row in rows]
+                self._contents[announcement.id] = Content.of(announcement, paid=self.paid)
+            lease_until = now + timedelta(seconds=self.lease)
+            return [Job.of(row, lease_until) for row in rows]
 
         try:
             jobs = await self.results.write(claim)

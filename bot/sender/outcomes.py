@@ -1,8 +1,10 @@
 """What a send's answer means for its delivery: a pure mapping from a send error to an outcome.
 
 No I/O and no Telegram library here: :func:`classify` takes a :class:`SendError` (what a
-Telegram error says, see ``bot.sender.delivery.send_error``) and returns one outcome value;
-the send loop carries it out (database writes, the global pause, following a migration).
+Telegram error says) and returns one outcome value; the send loop carries it out (database
+writes, the global pause, following a migration). A :class:`SendError` comes from Bot API
+answers read directly (:func:`api_error`, the bulk sends of ``bot.sender.http``) or from
+PTB's exceptions (``bot.sender.delivery.send_error``); both give the same kinds and messages.
 
 ==========================  =====================================================================
 Telegram's answer           outcome
@@ -22,9 +24,12 @@ other ``TelegramError``     as a network error, with ``"error: …"``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from http import HTTPStatus
+from typing import Any
 
 from bot.sender.settings import BroadcastSettings
 
@@ -130,6 +135,61 @@ class RetryPolicy:
 def seconds(value: float | timedelta) -> float:
     """Seconds from PTB's ``retry_after`` (an int, a float or a timedelta, by PTB version and setting)."""
     return float(value.total_seconds()) if isinstance(value, timedelta) else float(value)
+
+
+def api_message(text: str) -> str:
+    """A Bot API description as PTB's ``TelegramError.message`` gives it.
+
+    ``"Bad Request: chat not found"`` → ``"Chat not found"`` (the prefix goes, then it is
+    capitalised); ``"Forbidden: …"`` stays as it is.
+    """
+    message = text.removeprefix("Error: ").removeprefix("[Error]: ").removeprefix("Bad Request: ")
+    return message.capitalize() if message != text else message
+
+
+def api_error(status: int, answer: Mapping[str, Any] | None) -> SendError:
+    """What a Bot API error answer says: the HTTP status and the parsed JSON body (None: unreadable).
+
+    The same kinds and messages PTB's request layer makes of it: ``migrate_to_chat_id`` →
+    migrated and ``retry_after`` → retry after (whatever the status, as Telegram sends them
+    with 400 and 429); 403 → forbidden; 400 → bad request; 401, 404 (a bad token) and 409 →
+    other; any other status (5xx, a 429 without ``retry_after``) → network.
+    """
+    try:
+        message = f"{HTTPStatus(status).phrase} ({status})"
+    except ValueError:
+        message = f"Unknown HTTPError ({status})"
+    if answer is None:
+        message += ". Parsing the server response failed"
+    else:
+        message = str(answer.get("description") or message)
+        parameters = answer.get("parameters")
+        if isinstance(parameters, Mapping) and parameters:
+            new_chat_id = parameters.get("migrate_to_chat_id")
+            if new_chat_id:
+                text = f"Group migrated to supergroup. New chat id: {new_chat_id}"
+                return SendError(ErrorKind.MIGRATED, text, new_chat_id=int(new_chat_id))
+            retry_after = parameters.get("retry_after")
+            if retry_after:
+                text = f"Flood control exceeded. Retry in {retry_after} seconds"
+                return SendError(ErrorKind.RETRY_AFTER, text, retry_after=float(retry_after))
+            message += f". The server response contained unknown parameters: {dict(parameters)}"
+    if status == HTTPStatus.FORBIDDEN:
+        kind = ErrorKind.FORBIDDEN
+    elif status == HTTPStatus.BAD_REQUEST:
+        kind = ErrorKind.BAD_REQUEST
+    elif status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT):
+        kind = ErrorKind.OTHER
+    else:
+        kind = ErrorKind.NETWORK
+    return SendError(kind, api_message(message))
+
+
+def transport_error(error: BaseException) -> SendError:
+    """No answer at all (timeout, refused or dropped connection): a network error, retried."""
+    if isinstance(error, TimeoutError):
+        return SendError(ErrorKind.NETWORK, "Timed out")
+    return SendError(ErrorKind.NETWORK, f"{type(error).__module__.split('.')[0]}.{type(error).__name__}: {error}")
 
 
 def failure_reason(error: SendError) -> str:
