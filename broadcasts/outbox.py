@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import DateTime, Integer, String, Table, and_, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -97,11 +97,15 @@ class BroadcastRepository:
         scheduled_at: datetime | None = None,
         group_ids: Iterable[int],
         now: datetime | None = None,
+        ack_button: bool = False,
+        reminder_of: int | None = None,
     ) -> Announcement:
         """One announcement and one pending delivery per group, in the caller's transaction.
 
-        Unknown group ids are skipped (``total`` counts the deliveries made). Deliveries are
-        bulk-inserted (an executemany), fast for tens of thousands of groups.
+        Unknown group ids are skipped (``total`` counts the deliveries made). The deliveries are
+        made in the database, ``INSERT … SELECT`` from ``groups`` in chunks of ids: no row
+        travels to Python and back (100,000 groups take a few seconds, see
+        ``docs/broadcast-performance.md``). Returns the announcement, attached to the session.
         """
         if kind not in _KINDS:
             raise ValueError(f"unknown announcement kind {kind!r}")
@@ -111,11 +115,6 @@ class BroadcastRepository:
         when = as_utc(scheduled_at) if scheduled_at is not None else None
         later = when is not None and when > now
         ids = list(dict.fromkeys(group_ids))
-        chats: dict[int, int] = {}
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            rows = await self.session.execute(select(Group.id, Group.chat_id).where(Group.id.in_(chunk)))
-            chats.update({group_id: chat_id for group_id, chat_id in rows.tuples()})
         announcement = Announcement(
             sender_user_id=sender_user_id,
             sender_chat_id=sender_chat_id,
@@ -127,28 +126,30 @@ class BroadcastRepository:
             audience=list(audience),
             status=AnnouncementStatus.SCHEDULED if later else AnnouncementStatus.SENDING,
             scheduled_at=when,
-            total=sum(1 for group_id in ids if group_id in chats),
+            total=0,
             created_at=now,
             started_at=None if later else now,
+            ack_button=ack_button,
+            reminder_of=reminder_of,
         )
         self.session.add(announcement)
         await self.session.flush()
-        due = when if when is not None else now
-        rows_to_insert = [
-            {
-                "announcement_id": announcement.id,
-                "group_id": group_id,
-                "chat_id": chats[group_id],
-                "status": PENDING,
-                "attempts": 0,
-                "next_attempt_at": due,
-                "updated_at": now,
-            }
-            for group_id in ids
-            if group_id in chats
-        ]
-        for start in range(0, len(rows_to_insert), _CHUNK):
-            await self.session.execute(insert(Delivery), rows_to_insert[start : start + _CHUNK])
+        stamp = DateTime(timezone=True)
+        columns = ("announcement_id", "group_id", "chat_id", "status", "attempts", "next_attempt_at", "updated_at")
+        total = 0
+        for start in range(0, len(ids), _CHUNK):
+            rows = select(
+                literal(announcement.id, Integer),
+                Group.id,
+                Group.chat_id,
+                literal(str(PENDING), String),
+                literal(0, Integer),
+                literal(when if when is not None else now, stamp),
+                literal(now, stamp),
+            ).where(Group.id.in_(ids[start : start + _CHUNK]))
+            result = await self.session.execute(insert(Delivery).from_select(columns, rows))
+            total += int(result.rowcount)  # type: ignore[attr-defined]
+        announcement.total = total
         return announcement
 
     # -------------------------------------------------------------------------- claiming

@@ -2,7 +2,9 @@
 
 The errors are given as PTB reports them (``bot.sender.delivery.send_error`` turns a PTB
 exception into a ``SendError``; that adapter is tested against PTB's own classes in
-``tests/test_broadcast_sender.py``, as this tier does not import Telegram).
+``tests/test_broadcast_sender.py``, as this tier does not import Telegram). The bulk sends read
+Bot API answers themselves: :func:`api_error` is the one mapping from an HTTP status and JSON
+body to a ``SendError`` (checked against PTB's own request layer in ``tests/test_sender_http.py``).
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from bot.sender.outcomes import (
     RetryLater,
     RetryPolicy,
     SendError,
+    api_error,
+    api_message,
     classify,
     failure_kind,
     pin_note,
+    transport_error,
 )
 from bot.sender.settings import BroadcastSettings
 
@@ -129,3 +134,79 @@ def test_reason_kinds_and_pin_notes() -> None:
         "pin: message to pin not found"
     )
     assert pin_note(FLOOD_INT) == "pin: Flood control exceeded. Retry in 5 seconds"
+
+
+@pytest.mark.parametrize(
+    ("status", "answer", "expected"),
+    [
+        (
+            429,
+            {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 5",
+                "parameters": {"retry_after": 5},
+            },
+            FLOOD_INT,
+        ),
+        (
+            400,
+            {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                "parameters": {"migrate_to_chat_id": -1001},
+            },
+            UPGRADED,
+        ),
+        (
+            403,
+            {"ok": False, "error_code": 403, "description": "Forbidden: bot was kicked from the supergroup chat"},
+            KICKED,
+        ),
+        (400, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}, CHAT_NOT_FOUND),
+        (400, {"ok": False, "error_code": 400, "description": "Bad Request: message thread not found"}, NO_THREAD),
+        (502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}, BAD_GATEWAY),
+        (
+            500,
+            {"ok": False, "error_code": 500, "description": "Internal Server Error"},
+            SendError(ErrorKind.NETWORK, "Internal Server Error"),
+        ),
+        (503, None, SendError(ErrorKind.NETWORK, "Service Unavailable (503). Parsing the server response failed")),
+        (599, {}, SendError(ErrorKind.NETWORK, "Unknown HTTPError (599)")),
+        (429, {"ok": False, "description": "Too Many Requests"}, SendError(ErrorKind.NETWORK, "Too Many Requests")),
+        (409, {"ok": False, "description": "Conflict: terminated by other getUpdates request"}, CONFLICT),
+        (401, {"ok": False, "description": "Unauthorized"}, SendError(ErrorKind.OTHER, "Unauthorized")),
+        (404, {"ok": False, "description": "Not Found"}, SendError(ErrorKind.OTHER, "Not Found")),
+        (
+            400,
+            {"ok": False, "description": "Bad Request: x", "parameters": {"foo": 1}},
+            SendError(ErrorKind.BAD_REQUEST, "X. the server response contained unknown parameters: {'foo': 1}"),
+        ),
+    ],
+)
+def test_api_answer_to_send_error(status: int, answer: dict[str, object] | None, expected: SendError) -> None:
+    assert api_error(status, answer) == expected
+
+
+def test_api_answers_reach_the_same_outcomes_as_ptb_errors() -> None:
+    forbidden = {"description": "Forbidden: bot was kicked from the supergroup chat"}
+    assert outcome(api_error(403, forbidden)) == Blocked("forbidden: bot was kicked from the supergroup chat")
+    assert outcome(api_error(400, {"description": "Bad Request: chat not found"})) == Failed(
+        "chat_not_found: Chat not found"
+    )
+    flood = {"description": "Too Many Requests: retry after 2", "parameters": {"retry_after": 2}}
+    assert outcome(api_error(429, flood), attempts=3) == PauseAll(2.0)
+    assert outcome(api_error(502, {"description": "Bad Gateway"}), attempts=3) == Failed("network: Bad Gateway")
+    moved = {"description": "Bad Request: upgraded", "parameters": {"migrate_to_chat_id": -1009}}
+    assert outcome(api_error(400, moved)) == Migrated(-1009)
+
+
+def test_api_messages_read_like_ptb_and_transport_errors_are_network() -> None:
+    assert api_message("Bad Request: chat not found") == "Chat not found"
+    assert api_message("Forbidden: bot was blocked by the user") == "Forbidden: bot was blocked by the user"
+    assert api_message("Error: something") == "Something"
+    assert transport_error(TimeoutError()) == TIMED_OUT
+    dropped = transport_error(ConnectionResetError("reset by peer"))
+    assert dropped.kind == ErrorKind.NETWORK and "ConnectionResetError" in dropped.message
+    assert outcome(dropped, attempts=1) == RetryLater(f"network: {dropped.message}", 1.0)
