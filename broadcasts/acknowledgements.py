@@ -177,28 +177,30 @@ class AcknowledgementRepository:
 
     # ---------------------------------------------------------------------------- figures
 
-    def _joined(self, announcement_id: int, columns: Callable[[Any, Any], Sequence[Any]]) -> tuple[Any, Any, Any]:
+    def _joined(
+        self, announcement_id: int, columns: Callable[[Any, Any], Sequence[Any]], *, places: int = 2
+    ) -> tuple[Any, Any, Any]:
         """SELECT ``columns(province, commune)`` FROM the audience with groups, tags and acknowledgements.
 
         The audience is the announcement's deliveries that are not cancelled; province and commune
-        are the groups' ``tinh``/``xa`` tags (at most one each, by a unique index).
+        are the groups' ``tinh``/``xa`` tags (at most one each, by a unique index), joined only
+        as far as needed (``places``: 0 none, 1 the province, 2 both).
         """
         province, commune = aliased(GroupTag), aliased(GroupTag)
-        query = (
-            select(*columns(province, commune))
-            .select_from(Delivery)
-            .join(Group, Group.id == Delivery.group_id)
-            .outerjoin(province, and_(province.group_id == Delivery.group_id, province.kind == TagKind.TINH))
-            .outerjoin(commune, and_(commune.group_id == Delivery.group_id, commune.kind == TagKind.XA))
-            .outerjoin(
-                Acknowledgement,
-                and_(
-                    Acknowledgement.announcement_id == Delivery.announcement_id,
-                    Acknowledgement.group_id == Delivery.group_id,
-                ),
+        query = select(*columns(province, commune)).select_from(Delivery).join(Group, Group.id == Delivery.group_id)
+        if places >= 1:
+            query = query.outerjoin(
+                province, and_(province.group_id == Delivery.group_id, province.kind == TagKind.TINH)
             )
-            .where(Delivery.announcement_id == announcement_id, Delivery.status != DeliveryStatus.CANCELLED)
-        )
+        if places >= 2:
+            query = query.outerjoin(commune, and_(commune.group_id == Delivery.group_id, commune.kind == TagKind.XA))
+        query = query.outerjoin(
+            Acknowledgement,
+            and_(
+                Acknowledgement.announcement_id == Delivery.announcement_id,
+                Acknowledgement.group_id == Delivery.group_id,
+            ),
+        ).where(Delivery.announcement_id == announcement_id, Delivery.status != DeliveryStatus.CANCELLED)
         return query, province, commune
 
     @staticmethod
@@ -213,7 +215,7 @@ class AcknowledgementRepository:
         )
 
     async def totals(self, announcement_id: int) -> Totals:
-        query, _, _ = self._joined(announcement_id, lambda _p, _c: self._counts())
+        query, _, _ = self._joined(announcement_id, lambda _p, _c: self._counts(), places=0)
         groups, sent, acked, waiting = (await self.session.execute(query)).one()
         return Totals(int(groups), int(sent), int(acked), int(waiting))
 
@@ -226,20 +228,30 @@ class AcknowledgementRepository:
         return await self._places(announcement_id, limit, communes=True)
 
     async def _places(self, announcement_id: int, limit: int, *, communes: bool) -> Places:
+        """The top ``limit`` places in one GROUP BY; ``count(*) OVER ()`` counts all places alongside."""
         groups, sent, acked, waiting = self._counts()
         query, province, commune = self._joined(
             announcement_id,
-            lambda p, c: (p.key, func.min(c.display) if communes else null(), groups, sent, acked, waiting),
+            lambda p, c: (
+                p.key,
+                func.min(c.display) if communes else null(),
+                groups,
+                sent,
+                acked,
+                waiting,
+                func.count().over(),
+            ),
+            places=2 if communes else 1,
         )
         keys = (province.key, commune.key) if communes else (province.key,)
-        query = query.group_by(*keys)
-        ordered = query.order_by(waiting.desc(), groups.desc(), *(key.is_(None) for key in keys), *keys).limit(limit)
-        top = [
-            Place(key, display, int(g), int(s), int(a), int(w))
-            for key, display, g, s, a, w in (await self.session.execute(ordered)).tuples()
-        ]
-        count = await self.session.scalar(select(func.count()).select_from(query.with_only_columns(*keys).subquery()))
-        return Places(top, int(count or 0))
+        query = (
+            query.group_by(*keys)
+            .order_by(waiting.desc(), groups.desc(), *(key.is_(None) for key in keys), *keys)
+            .limit(limit)
+        )
+        rows = (await self.session.execute(query)).tuples().all()
+        top = [Place(key, display, int(g), int(s), int(a), int(w)) for key, display, g, s, a, w, _ in rows]
+        return Places(top, int(rows[0][-1]) if rows else 0)
 
     async def rows(self, announcement_id: int) -> list[Row]:
         """Every group of the audience for the CSV, by province, commune and title (no tapper ids)."""

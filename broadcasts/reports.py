@@ -143,10 +143,17 @@ class ReportRepository:
         if announcement.reminder_of is not None:
             return AckReport(announcement_id, reminder_of=announcement.reminder_of)
         acks = AcknowledgementRepository(self.session)
+        # Every province (35 places at most, with "no province"): their sums are the totals.
+        provinces = await acks.by_province(announcement_id, len(PROVINCES) + 1)
         return AckReport(
             announcement_id,
-            totals=await acks.totals(announcement_id),
-            provinces=await acks.by_province(announcement_id, top),
+            totals=Totals(
+                sum(p.groups for p in provinces.top),
+                sum(p.sent for p in provinces.top),
+                sum(p.acked for p in provinces.top),
+                sum(p.waiting for p in provinces.top),
+            ),
+            provinces=Places(provinces.top[:top], provinces.total),
             communes=await acks.by_commune(announcement_id, top),
             reminder=await acks.reminder_state(announcement_id, now, reminder_after),
         )

@@ -213,6 +213,7 @@ async def test_figures_by_province_and_commune_and_the_csv(sessions: Sessions) -
         communes = await repository.by_commune(announcement, 10)
         top_commune = await repository.by_commune(announcement, 1)
         data = await ReportRepository(session).acknowledgements_csv(announcement)
+        report = await ReportRepository(session).acknowledgements(announcement, utc_now(), DAY, top=2)
     assert totals == (8, 7, 3, 4)  # 8 groups, 7 sent (one failed), 3 acknowledged, 4 sent and waiting
     assert [(p.province, p.groups, p.sent, p.acked, p.waiting) for p in provinces.top] == [
         ("ha_noi", 4, 4, 2, 2),
@@ -228,6 +229,10 @@ async def test_figures_by_province_and_commune_and_the_csv(sessions: Sessions) -
         ("ha_noi", "Xã Sóc Sơn", 1, 1, 0),
     ]
     assert communes.total == 5 and len(top_commune.top) == 1 and top_commune.total == 5
+    assert report is not None and report.totals == totals  # the report sums its provinces
+    assert (report.provinces.top, report.provinces.total) == (provinces.top[:2], 3)
+    assert (report.communes.top, report.communes.total) == (communes.top[:2], 5)
+    assert report.reminder.status is Reminder.TOO_EARLY and report.reminder.waiting == 4
 
     assert data.startswith(b"\xef\xbb\xbf")  # a BOM, for Excel
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
