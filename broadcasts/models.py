@@ -174,7 +174,17 @@ class Delivery(Base):
     """One announcement to one group: the durable outbox row the sender works from."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("announcement_id", "group_id", name="uq_delivery_group"),)
+    __table_args__ = (
+        UniqueConstraint("announcement_id", "group_id", name="uq_delivery_group"),
+        # The claim reads open rows in its order and stops at its batch (migration 0007).
+        Index(
+            "ix_deliveries_open",
+            "next_attempt_at",
+            "id",
+            sqlite_where=text("status IN ('pending', 'sending')"),
+            postgresql_where=text("status IN ('pending', 'sending')"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id"), index=True)

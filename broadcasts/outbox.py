@@ -29,7 +29,22 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import DateTime, Integer, String, Table, and_, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    String,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -49,6 +64,8 @@ OPEN_STATUSES = (PENDING, SENDING)
 ERROR_LENGTH = 255  # Delivery.error is a String(255)
 _CHUNK = 5_000  # ids per IN (...) list: SQLite and asyncpg both cap bound parameters near 32k
 _KINDS = frozenset(ContentKind)
+# The partial index's condition (``broadcasts.models``), literal so both planners can match it.
+OPEN_ROW = text("deliveries.status IN ('pending', 'sending')")
 
 
 class Claimed(NamedTuple):
@@ -180,29 +197,49 @@ class BroadcastRepository:
 
         Rows come back as :class:`Claimed` tuples (their lease is ``now + lease_seconds``).
         """
-        now = as_utc(now or utc_now())
+        statement = self.claim_statement(worker_id, limit, lease_seconds, as_utc(now or utc_now()))
+        claimed = [Claimed._make(row) for row in await self.session.execute(statement)]
+        claimed.sort(key=lambda row: (row.next_attempt_at, row.id))  # one back end: all naive or all aware
+        return claimed
+
+    def claim_statement(self, worker_id: str, limit: int, lease_seconds: float, now: datetime) -> Any:
+        """The claim's ``UPDATE … RETURNING`` (see :meth:`claim`; tests ``EXPLAIN`` it).
+
+        ``deliveries.status IN ('pending', 'sending')`` repeats what the due condition implies, as
+        literal SQL, so that both planners match the partial index ``ix_deliveries_open`` (only
+        open rows, in claim order): claiming stays cheap however many sent rows pile up.
+        """
         due_row = or_(
             and_(Delivery.status == PENDING, Delivery.next_attempt_at <= now),
             and_(Delivery.status == SENDING, Delivery.lease_until < now),
         )
-        candidates = (
-            select(Delivery.id)
-            .join(Announcement, Announcement.id == Delivery.announcement_id)
-            .where(Announcement.status == AnnouncementStatus.SENDING, due_row)
-            .order_by(Delivery.next_attempt_at, Delivery.id)
-            .limit(limit)
-        )
         if self._postgres:
+            # Read as two plans that cannot go wrong with many rows: the sending announcements' ids
+            # first (an InitPlan), then the open-rows index in claim order, stopping at ``limit``
+            # (a join with ``announcements`` made the planner fetch and sort every open row of
+            # the announcement); the update finds the picked rows by primary key.
             # A materialised CTE runs once. ``id IN (SELECT … LIMIT n)`` may be rescanned inside
             # the UPDATE's join, and each rescan no longer sees the rows this statement already
             # changed, so it claimed more than ``n`` rows (seen with asyncpg's generic plans).
+            sending = select(Announcement.id).where(Announcement.status == AnnouncementStatus.SENDING)
             picked = (
-                candidates.with_for_update(skip_locked=True, of=Delivery)
+                select(Delivery.id)
+                .where(Delivery.announcement_id == any_(func.array(sending.scalar_subquery())), OPEN_ROW, due_row)
+                .order_by(Delivery.next_attempt_at, Delivery.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True, of=Delivery)
                 .cte("picked")
                 .prefix_with("MATERIALIZED", dialect="postgresql")
             )
-            chosen = Delivery.id == picked.c.id
+            chosen = Delivery.id == any_(func.array(select(picked.c.id).scalar_subquery()))
         else:
+            candidates = (
+                select(Delivery.id)
+                .join(Announcement, Announcement.id == Delivery.announcement_id)
+                .where(Announcement.status == AnnouncementStatus.SENDING, OPEN_ROW, due_row)
+                .order_by(Delivery.next_attempt_at, Delivery.id)
+                .limit(limit)
+            )
             chosen = Delivery.id.in_(candidates.scalar_subquery())
         statement = (
             update(Delivery)
@@ -224,9 +261,7 @@ class BroadcastRepository:
             )
             .execution_options(synchronize_session=False)
         )
-        claimed = [Claimed._make(row) for row in await self.session.execute(statement)]
-        claimed.sort(key=lambda row: (row.next_attempt_at, row.id))  # one back end: all naive or all aware
-        return claimed
+        return statement
 
     async def extend_lease(self, delivery_ids: Sequence[int], worker_id: str, until: datetime) -> set[int]:
         """Push the lease of rows this worker still holds; returns the ids it still holds."""
