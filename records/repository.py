@@ -75,9 +75,8 @@ class RecordIds:
                     self._sequence += 1
                     millis = self._last_ms
                 elif millis == self._last_ms:  # this millisecond is used up: wait (< 1 ms) for the next
-                    while millis <= self._last_ms:
+                    while (millis := self._millis()) <= self._last_ms:
                         time.sleep(0.0001)
-                        millis = self._millis()
                     self._sequence = 0
                 else:  # the clock stepped back and the sequence is used up: borrow the next millisecond
                     millis, self._sequence = self._last_ms + 1, 0

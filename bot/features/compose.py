@@ -43,6 +43,7 @@ from bot.callback_data import (
     parse,
 )
 from bot.context import BotApplication, BotContext
+from bot.jobs import exclusive, lease_for
 from bot.replies import edit_text, editable_message, reply_html
 from broadcasts.draft import Draft
 from broadcasts.models import ContentKind
@@ -61,6 +62,8 @@ MAX_TAG_BUTTONS = 40
 CONVERSATION_TIMEOUT_SECONDS = 30 * 60
 TTL = timedelta(seconds=CONVERSATION_TIMEOUT_SECONDS)
 GROUP = -2  # before the support relay (-1) and every feature (0)
+EXPIRY_JOB = "conversation-expiry"
+EXPIRY_SECONDS = 600.0
 AUDIENCE_BUTTONS = (AudienceAll, AudienceTag, AudienceDone)
 OPTION_BUTTONS = (TogglePin, ToggleSilent, ToggleAck, SendNow, SendLater)
 CONFIRM_BUTTONS = (ConfirmSend, CancelCompose)
@@ -357,6 +360,12 @@ async def cancel_command(update: Update, context: BotContext) -> None:
     raise ApplicationHandlerStop
 
 
+async def expire_drafts(context: BotContext) -> None:
+    """Housekeeping: delete expired drafts (reads already treat them as absent)."""
+    async with context.bot_data.sessions() as session, session.begin():
+        await ConversationRepository(session).expire(utc_now())
+
+
 def register(application: BotApplication) -> None:
     """In a group of its own before every other: while composing, the flow's steps win over questions."""
     private = filters.ChatType.PRIVATE
@@ -368,3 +377,7 @@ def register(application: BotApplication) -> None:
         CallbackQueryHandler(on_button, pattern=matching(*AUDIENCE_BUTTONS, *OPTION_BUTTONS, *CONFIRM_BUTTONS)),
         group=GROUP,
     )
+    if application.job_queue is None:
+        raise RuntimeError("the job queue is missing: install python-telegram-bot[job-queue]")
+    job = exclusive(EXPIRY_JOB, lease_for(EXPIRY_SECONDS))(expire_drafts)
+    application.job_queue.run_repeating(job, interval=EXPIRY_SECONDS, first=EXPIRY_SECONDS, name=EXPIRY_JOB)
