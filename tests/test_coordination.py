@@ -220,3 +220,16 @@ def test_the_group_search_is_read_back_from_the_page() -> None:
     assert query_of_page("👥 12 nhóm khớp «a » b» — trang 2/3") == "a » b"
     assert query_of_page("👥 40 nhóm — trang 1/3") == ""
     assert query_of_page(None) == ""
+
+
+def test_the_webhook_secret_is_the_same_in_every_process() -> None:
+    from bot.app import webhook_secret
+    from bot.settings import BotSettings
+
+    def settings(**values: str) -> BotSettings:
+        return BotSettings(_env_file=None, telegram_bot_token="123:abc", **values)  # type: ignore[call-arg, arg-type]
+
+    derived = webhook_secret(settings())
+    assert derived == webhook_secret(settings()) and len(derived) == 64 and derived.isalnum()
+    assert derived != webhook_secret(BotSettings(_env_file=None, telegram_bot_token="123:other"))  # type: ignore[call-arg, arg-type]
+    assert webhook_secret(settings(webhook_secret="chosen-by-the-operator")) == "chosen-by-the-operator"
