@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from answering.formatting import MESSAGE_LIMIT
-from broadcasts.acknowledgements import AcknowledgementRepository, Place, Places, Reminder, ReminderState, Totals
+from broadcasts.acknowledgements import AcknowledgementRepository, Place, Places, Reminder, ReminderState, Row, Totals
 from broadcasts.models import Announcement, AnnouncementStatus, Delivery, Group
 from broadcasts.outbox import CANCELLED, FAILED, PENDING, SENDING, SENT
 from broadcasts.tags import PROVINCES
@@ -162,21 +162,26 @@ class ReportRepository:
         """Every group of the audience: title, chat id, province, commune, delivery status, acknowledged, when.
 
         The time is Vietnam time; the tapper's id is not exported (the sender needs to know which
-        teams received the announcement, not who in them tapped).
+        teams received the announcement, not who in them tapped). Written chunk by chunk.
         """
-        rows = [
-            (
-                row.title,
-                row.chat_id,
-                PROVINCES.get(row.province, row.province) if row.province else "",
-                row.commune or "",
-                say.DELIVERY_STATUS.get(row.status, row.status),
-                say.CSV_YES if row.acked_at else say.CSV_NO,
-                format_moment(row.acked_at, say.CSV_TIME_PATTERN) if row.acked_at else "",
-            )
-            for row in await AcknowledgementRepository(self.session).rows(announcement_id)
-        ]
-        return csv_bytes(say.CSV_HEADER, rows)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(say.CSV_HEADER)
+        async for rows in AcknowledgementRepository(self.session).rows(announcement_id):
+            writer.writerows(csv_row(row) for row in rows)
+        return buffer.getvalue().encode("utf-8-sig")
+
+
+def csv_row(row: Row) -> tuple[object, ...]:
+    return (
+        row.title,
+        row.chat_id,
+        PROVINCES.get(row.province, row.province) if row.province else "",
+        row.commune or "",
+        say.DELIVERY_STATUS.get(row.status, row.status),
+        say.CSV_YES if row.acked_at else say.CSV_NO,
+        format_moment(row.acked_at, say.CSV_TIME_PATTERN) if row.acked_at else "",
+    )
 
 
 # --- the acknowledgement section of a report (pure) --------------------------------------------
