@@ -309,3 +309,17 @@ async def test_a_double_tapped_confirm_on_two_processes_makes_one_announcement(c
     # A step after the flow ended gets the same polite reply as a stale button.
     [late] = await cluster.press(summary, "bw", "answerCallbackQuery")
     assert late.params.get("text") == texts.MENU_EXPIRED
+
+
+async def test_a_group_search_turns_its_pages_on_the_other_process(cluster: Cluster) -> None:
+    async with session_factory(cluster.engine)() as session, session.begin():
+        groups = GroupRepository(session)
+        for i in range(18):
+            await groups.register(-1003100000000 - i, f"Tổ Zalo thôn {i}", "supergroup", False)
+        for i in range(10):
+            await groups.register(-1003200000000 - i, f"Nhóm khác {i}", "supergroup", False)
+    [first] = await cluster.step(cluster.fake.make_text_message(ADMIN, ADMIN, "/nhom zalo"), "sendMessage")
+    assert "18 nhóm</b> khớp «zalo» — trang 1/2" in first.params["text"]
+    [second] = await cluster.press(first, "gl:2")  # the other process: it never saw the search
+    assert "18 nhóm</b> khớp «zalo» — trang 2/2" in second.params["text"]
+    assert cluster.proxy.routed[-1] != cluster.proxy.routed[-2]
