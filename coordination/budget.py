@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 logger = logging.getLogger(__name__)
 
-LATE_SECONDS = 0.02  # a token not used within this long after its slot is dropped
+LATE_SECONDS = 0.01  # a token not used within this long after its slot is dropped (the local bucket saves up as much)
 CHUNK_SECONDS = 0.05  # a grant covers this long of the rate (the last chunk learns of a pause late)
 MAX_LEAD_SECONDS = 10.0  # a tat further ahead than this (a clock stepped back) is reset to now
 GRANT_TIMEOUT_SECONDS = 5.0  # one grant attempt; then it is retried
