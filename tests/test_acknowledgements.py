@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from broadcasts.acknowledgements import AcknowledgementRepository, Reminder, ReminderRefused, Tap
+from broadcasts.acknowledgements import AcknowledgementRepository, Reminder, ReminderRefused, ReminderState, Tap
 from broadcasts.announcements import AnnouncementRepository
 from broadcasts.migration import migrate_group
 from broadcasts.models import Acknowledgement, Announcement, Delivery, DeliveryStatus
@@ -333,6 +333,39 @@ async def test_the_reminder_goes_once_to_sent_groups_that_have_not_acknowledged(
     assert await tap(sessions, reminder_id, chats[2], 3) is Tap.COUNTED  # a forged reminder id maps to it too
     assert {r.announcement_id for r in await acks(sessions)} == {announcement}
     assert await state(finished + 3 * DAY) is Reminder.ALREADY
+
+
+async def test_a_reminder_made_meanwhile_is_caught_by_the_unique_column(
+    sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race the check cannot see (two transactions past it at once): the insert fails, politely."""
+    chats = [-1001000000401, -1001000000402]
+    groups = [await add_group(sessions, chat) for chat in chats]
+    announcement = await announce(sessions, groups)
+    finished = await finish(sessions, announcement, groups)
+    arguments: dict[str, Any] = {
+        "sender_user_id": SENDER,
+        "sender_chat_id": SENDER,
+        "now": finished + DAY,
+        "after": DAY,
+        "header": HEADER,
+        "too_long": TOO_LONG,
+    }
+    async with sessions() as session, session.begin():
+        first = (await AcknowledgementRepository(session).create_reminder(announcement, **arguments)).id
+
+    async def blind(self: AcknowledgementRepository, *_: object) -> ReminderState:
+        return ReminderState(Reminder.ALLOWED, waiting=2)  # as if the first reminder were not there yet
+
+    monkeypatch.setattr(AcknowledgementRepository, "reminder_state", blind)
+    async with sessions() as session, session.begin():
+        with pytest.raises(ReminderRefused) as caught:
+            await AcknowledgementRepository(session).create_reminder(announcement, **arguments)
+        # The savepoint was rolled back; the transaction goes on.
+        assert await session.scalar(select(func.count()).select_from(Announcement)) == 2
+    assert caught.value.state.status is Reminder.ALREADY and caught.value.state.reminder_id == first
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Delivery)) == 4  # 2 + the first reminder's 2
 
 
 async def test_no_reminder_when_everyone_acknowledged_or_without_the_button(sessions: Sessions) -> None:

@@ -19,13 +19,14 @@ from bot.app import build_application, running
 from broadcasts.models import Acknowledgement, Announcement, AnnouncementStatus, Broadcaster, Delivery, Group, GroupTag
 from broadcasts.outbox import BroadcastRepository
 from broadcasts.registry import GroupRepository
+from broadcasts.roles import RoleRepository
 from nlu.settings import NluSettings
 from storage.base import utc_now
 from storage.engine import session_factory
 from storage.settings import StorageSettings
 from tests.conftest import NO_SUPPORT_CHAT
 from tests.fake_bot_api import Call, FakeBotAPI
-from tests.test_broadcast_flow import ADMIN, STRANGER, add_groups, send, tag, wait_groups
+from tests.test_broadcast_flow import ADMIN, BROADCASTER, STRANGER, add_groups, send, tag, wait_groups
 from tests.test_telegram_bot import buttons, nlu_for_bot, settings_for, storage_for_bot  # noqa: F401
 from texts import acknowledgements as say
 
@@ -114,6 +115,8 @@ async def test_taps_report_csv_and_the_reminder(fake: FakeBotAPI, engine: AsyncE
     assert await tap(fake, chats[0], MEMBER, copies[chats[0]], ack) == say.TOAST_COUNTED
     assert await tap(fake, chats[0], OTHER_MEMBER, copies[chats[0]], ack) == say.TOAST_ALREADY
     assert await tap(fake, MEMBER, MEMBER, 1, ack) == say.TOAST_NOT_HERE  # a private chat
+    channel = fake.make_callback_query(-1003000000001, MEMBER, 7, ack, chat_type="channel")
+    assert (await send(fake, channel, "answerCallbackQuery")).params["text"] == say.TOAST_NOT_HERE
     assert await tap(fake, chats[1], MEMBER, copies[chats[1]], "ak:999999") == say.TOAST_UNKNOWN
     assert await tap(fake, -1002999999999, MEMBER, 5, ack) == say.TOAST_NOT_IN_AUDIENCE
     async with session_factory(engine)() as session:
@@ -179,3 +182,57 @@ async def test_taps_report_csv_and_the_reminder(fake: FakeBotAPI, engine: AsyncE
     assert "Đã xác nhận: 2 nhóm" in str(text.params["text"]) and f"Đã gửi lời nhắc: thông báo #{reminder.id}" in str(
         text.params["text"]
     )
+
+
+async def test_only_a_sender_with_rights_left_may_remind_and_only_once(
+    fake: FakeBotAPI, engine: AsyncEngine, app: Any
+) -> None:
+    chats = await add_groups(fake, 2, start=400)
+    await wait_groups(engine, 2)
+    async with session_factory(engine)() as session, session.begin():
+        await RoleRepository(session).grant(BROADCASTER, [], ADMIN)
+        group_ids = [(await GroupRepository(session).by_chat(chat)).id for chat in chats]  # type: ignore[union-attr]
+        announcement = await BroadcastRepository(session).create_announcement(
+            sender_user_id=BROADCASTER, sender_chat_id=BROADCASTER, kind="text", text="Nộp báo cáo", group_ids=group_ids
+        )
+        announcement.ack_button = True
+        original = announcement.id
+    await fake.wait_for_sent(predicate=lambda c: c.chat_id in chats, count=2, timeout=20)
+    await wait_status(engine, original, AnnouncementStatus.DONE)
+    app.bot_data.clock = lambda: utc_now() + timedelta(hours=25)
+    since = time.monotonic()
+    fake.push_update(fake.make_text_message(BROADCASTER, BROADCASTER, f"/baocao {original}"))
+    [shown] = await fake.wait_for("sendMessage", lambda c: c.chat_id == BROADCASTER, since=since, timeout=15)
+    [remind] = [d for _, d in buttons(shown) if d.startswith("ar:")]
+
+    async with session_factory(engine)() as session, session.begin():
+        await RoleRepository(session).revoke(BROADCASTER)  # rights are checked at the tap, not when shown
+    press = fake.make_callback_query(BROADCASTER, BROADCASTER, shown.result["message_id"], remind)
+    assert (await send(fake, press, "answerCallbackQuery")).params["text"] == texts.NOT_ALLOWED
+    async with session_factory(engine)() as session:
+        assert await session.scalar(select(Announcement).where(Announcement.reminder_of == original)) is None
+
+    async with session_factory(engine)() as session, session.begin():
+        await RoleRepository(session).grant(BROADCASTER, ["tinh:ha_noi"], ADMIN)  # rights again (any scope)
+    since = time.monotonic()
+    assert "Đã tạo lời nhắc" in str((await send(fake, press, "answerCallbackQuery")).params["text"])
+    await fake.wait_for("sendMessage", lambda c: c.ok and c.chat_id in chats, count=2, since=since, timeout=20)
+    async with session_factory(engine)() as session:
+        reminder = await session.scalar(select(Announcement).where(Announcement.reminder_of == original))
+    assert reminder is not None and reminder.sender_user_id == BROADCASTER
+    # The progress message of the reminder goes to the presser's chat and is remembered for the live edits.
+    [progress] = await fake.wait_for(
+        "sendMessage", lambda c: c.chat_id == BROADCASTER and f"Thông báo #{reminder.id}" in (c.text or ""), since=since
+    )
+    admin_press = fake.make_callback_query(ADMIN, ADMIN, 1, remind)  # a super-admin may press it, but it is spent
+    answer = await send(fake, admin_press, "answerCallbackQuery")
+    assert answer.params["text"] == say.REMINDER_ALREADY.format(id=original)
+    await wait_status(engine, reminder.id, AnnouncementStatus.DONE)
+    deadline = time.monotonic() + 10  # stored right after the message was sent: wait for that write
+    while True:
+        async with session_factory(engine)() as session:
+            done = await session.get(Announcement, reminder.id)
+        if done is not None and done.progress_message_id == progress.result["message_id"]:
+            break
+        assert time.monotonic() < deadline, "the reminder's progress message id was not stored"
+        await asyncio.sleep(0.05)
