@@ -20,6 +20,7 @@ from broadcasts.models import Acknowledgement, Announcement, AnnouncementStatus,
 from broadcasts.outbox import BroadcastRepository
 from broadcasts.registry import GroupRepository
 from broadcasts.roles import RoleRepository
+from broadcasts.settings import acknowledgement_settings
 from nlu.settings import NluSettings
 from storage.base import utc_now
 from storage.engine import session_factory
@@ -143,8 +144,8 @@ async def test_taps_report_csv_and_the_reminder(fake: FakeBotAPI, engine: AsyncE
         "Tổ CNSCĐ thôn 303": "không",
     }
 
-    # A day later: the sender may remind the three groups once; the reminder is really sent.
-    app.bot_data.clock = lambda: utc_now() + timedelta(hours=25)
+    # After ACK_REMINDER_AFTER_HOURS: the sender may remind the three groups once; the reminder is really sent.
+    app.bot_data.clock = lambda: utc_now() + acknowledgement_settings().reminder_after + timedelta(hours=1)
     text, _ = await report(fake, original)
     [remind] = [d for _, d in buttons(text) if d.startswith("ar:")]
     refused = await send(fake, fake.make_callback_query(STRANGER, STRANGER, 1, remind), "answerCallbackQuery")
@@ -199,7 +200,7 @@ async def test_only_a_sender_with_rights_left_may_remind_and_only_once(
         original = announcement.id
     await fake.wait_for_sent(predicate=lambda c: c.chat_id in chats, count=2, timeout=20)
     await wait_status(engine, original, AnnouncementStatus.DONE)
-    app.bot_data.clock = lambda: utc_now() + timedelta(hours=25)
+    app.bot_data.clock = lambda: utc_now() + acknowledgement_settings().reminder_after + timedelta(hours=1)
     since = time.monotonic()
     fake.push_update(fake.make_text_message(BROADCASTER, BROADCASTER, f"/baocao {original}"))
     [shown] = await fake.wait_for("sendMessage", lambda c: c.chat_id == BROADCASTER, since=since, timeout=15)

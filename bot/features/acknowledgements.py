@@ -101,7 +101,7 @@ async def on_remind(update: Update, context: BotContext) -> None:
         await answer(query, texts.NOT_ALLOWED, alert=True)
         return
     assert original is not None
-    chat_id = query.message.chat.id if query.message is not None else user.id
+    chat_id = user.id  # progress and the final report go to the presser's private chat, as /baocao's do
     try:
         async with data.sessions() as session, session.begin():
             reminder = await AcknowledgementRepository(session).create_reminder(
