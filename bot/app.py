@@ -34,6 +34,7 @@ from bot.errors import on_error
 from bot.features import register_all
 from bot.sender.runner import start_sender_task
 from bot.settings import BotSettings
+from coordination.conversations import ConversationIndex
 from coordination.leases import LeaseKeeper, keep_renewed
 from learning.publish import ModelPublisher
 from learning.settings import LearningSettings
@@ -145,6 +146,7 @@ async def _post_init(application: BotApplication) -> None:
                 runtime.engine, burst=settings.rate_limit_burst, per_second=settings.rate_limit_per_second
             ),
             leases=leases,
+            conversations=ConversationIndex(runtime.engine),
             exit_stack=stack,
             directory=SupportDirectory(data.support.support_chat_id, runtime.sessions),
             publisher=ModelPublisher(

@@ -21,6 +21,7 @@ from answering.ratelimit import RateLimiter
 from answering.runtime import Runtime
 from answering.service import AnswerService
 from bot.settings import BotSettings
+from coordination.conversations import ConversationIndex
 from coordination.leases import LeaseKeeper
 from knowledge.repository import KnowledgeSnapshot
 from learning.publish import ModelPublisher
@@ -51,6 +52,8 @@ class Open:
     publisher: ModelPublisher
     # This process's database leases: scheduled jobs, its record-id node, the one retraining.
     leases: LeaseKeeper
+    # The per-message look-up of multi-step flows (``/thongbao``) in ``conversation_states``.
+    conversations: ConversationIndex
     sender: SenderTask | None = None
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from coordination.models import ConversationState
 from storage.base import as_utc
@@ -38,6 +38,62 @@ def _snapshot(row: ConversationState) -> Conversation:
     return Conversation(
         row.user_id, row.chat_id, row.flow, row.step, dict(row.data or {}), row.version, as_utc(row.expires_at)
     )
+
+
+async def lookup(engine: AsyncEngine, user_id: int, chat_id: int, now: datetime) -> Conversation | None:
+    """Like :meth:`ConversationRepository.get`, as cheaply as possible: the check every private
+    message pays. On PostgreSQL one round trip (autocommit: no BEGIN and ROLLBACK around it)."""
+    table = ConversationState.__table__
+    query = select(table).where(table.c.user_id == user_id, table.c.chat_id == chat_id)
+    async with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        row = (await connection.execute(query)).mappings().first()
+    if row is None:
+        return None
+    found = Conversation(
+        row["user_id"], row["chat_id"], row["flow"], row["step"], dict(row["data"] or {}), row["version"],
+        as_utc(row["expires_at"]),
+    )  # fmt: skip
+    return None if found.expires_at <= now else found
+
+
+class ConversationIndex:
+    """The look-up every private message pays, kept cheap.
+
+    PostgreSQL (several processes): :func:`lookup`, one round trip. SQLite (one bot process by
+    design): the keys this process gave state to, loaded once from the table, answer "no state"
+    without touching the database (a SQLite transaction takes the write lock, even to read);
+    only a known key is read. A key whose state ended or expired is at worst one more read.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.single_process = engine.dialect.name != "postgresql"
+        self._keys: set[tuple[int, int]] = set()
+        self._loaded = False
+
+    async def lookup(self, user_id: int, chat_id: int, now: datetime) -> Conversation | None:
+        if self.single_process:
+            if not self._loaded:
+                await self._load(now)
+            if (user_id, chat_id) not in self._keys:
+                return None
+        return await lookup(self.engine, user_id, chat_id, now)
+
+    def started(self, user_id: int, chat_id: int) -> None:
+        self._keys.add((user_id, chat_id))
+
+    def ended(self, user_id: int, chat_id: int) -> None:
+        self._keys.discard((user_id, chat_id))
+
+    async def _load(self, now: datetime) -> None:
+        table = ConversationState.__table__
+        query = select(table.c.user_id, table.c.chat_id).where(table.c.expires_at > now)
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        self._keys |= {(int(u), int(c)) for u, c in rows}  # keys started meanwhile stay
+        self._loaded = True
 
 
 class ConversationRepository:

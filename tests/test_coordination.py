@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from answering.ratelimit import SharedRateLimiter, Verdict
 from bot.features.group_search import query_of_page
 from bot.jobs import once_per_period
-from coordination.conversations import ConversationRepository
+from coordination.conversations import ConversationIndex, ConversationRepository, lookup
 from coordination.leases import LeaseKeeper, LeaseRepository
 from records.repository import RecordIds
 from storage.engine import create_engine, create_schema, session_factory
@@ -196,7 +196,11 @@ async def test_conversation_versions_and_expiry(db: AsyncEngine) -> None:
         assert again.version == 3  # starting again invalidates whatever an old step holds
         assert await repo.finish(moved) is False
         assert await repo.get(1, 1, NOW + TTL) is None  # expired is absent
-        assert await repo.get(1, 1, NOW + TTL - timedelta(seconds=1)) is not None
+        assert await repo.get(1, 1, NOW + TTL - timedelta(seconds=1)) == again
+    assert await lookup(db, 1, 1, NOW) == again  # the cheap look-up reads the same
+    assert await lookup(db, 1, 1, NOW + TTL) is None and await lookup(db, 1, 2, NOW) is None
+    async with sessions() as session, session.begin():
+        repo = ConversationRepository(session)
         assert await repo.expire(NOW + TTL) == 1
         assert await repo.get(1, 1, NOW) is None
 
@@ -233,3 +237,26 @@ def test_the_webhook_secret_is_the_same_in_every_process() -> None:
     assert derived == webhook_secret(settings()) and len(derived) == 64 and derived.isalnum()
     assert derived != webhook_secret(BotSettings(_env_file=None, telegram_bot_token="123:other"))  # type: ignore[call-arg, arg-type]
     assert webhook_secret(settings(webhook_secret="chosen-by-the-operator")) == "chosen-by-the-operator"
+
+
+async def test_on_sqlite_messages_without_a_draft_never_reach_the_database(tmp_path: Any) -> None:
+    from sqlalchemy import event
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'index.db'}")
+    await create_schema(engine)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            kept = await ConversationRepository(session).start(5, 5, "thongbao", "content", {}, now=NOW, ttl=TTL)
+        index = ConversationIndex(engine)  # a restarted bot: the draft of user 5 is still there
+        statements: list[str] = []
+        event.listen(engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+        assert await index.lookup(5, 5, NOW) == kept
+        reads = len(statements)
+        assert await index.lookup(6, 6, NOW) is None and len(statements) == reads  # no statement at all
+        index.started(6, 6)
+        assert await index.lookup(6, 6, NOW) is None and len(statements) > reads  # known key: read (none yet)
+        index.ended(5, 5)
+        before = len(statements)
+        assert await index.lookup(5, 5, NOW) is None and len(statements) == before
+    finally:
+        await engine.dispose()

@@ -79,8 +79,7 @@ def _button(text: str, action: Action) -> InlineKeyboardButton:
 
 async def _current(context: BotContext, user_id: int, chat_id: int) -> tuple[Conversation, Draft] | None:
     """The live ``/thongbao`` state of this user and chat (one primary-key SELECT)."""
-    async with context.bot_data.sessions() as session:
-        found = await ConversationRepository(session).get(user_id, chat_id, utc_now())
+    found = await context.bot_data.ready.conversations.lookup(user_id, chat_id, utc_now())
     if found is None or found.flow != FLOW:
         return None
     draft = Draft.from_data(found.data)
@@ -95,7 +94,9 @@ async def _save(context: BotContext, current: Conversation, step: str, draft: Dr
 
 async def _forget(context: BotContext, current: Conversation) -> bool:
     async with context.bot_data.sessions() as session, session.begin():
-        return await ConversationRepository(session).finish(current)
+        done = await ConversationRepository(session).finish(current)
+    context.bot_data.ready.conversations.ended(current.user_id, current.chat_id)
+    return done
 
 
 async def start(update: Update, context: BotContext) -> None:
@@ -107,6 +108,7 @@ async def start(update: Update, context: BotContext) -> None:
     if not scope.may_broadcast:
         await reply_html(message, texts.NOT_ALLOWED)
         raise ApplicationHandlerStop
+    context.bot_data.ready.conversations.started(user.id, message.chat_id)
     async with context.bot_data.sessions() as session, session.begin():
         await ConversationRepository(session).start(
             user.id, message.chat_id, FLOW, CONTENT, Draft(scope=scope).to_data(), now=utc_now(), ttl=TTL
@@ -338,6 +340,7 @@ async def _confirm(update: Update, context: BotContext, current: Conversation, d
                 announcement.progress_message_id = message.message_id
                 announcement.ack_button = draft.ack
                 announcement_id, total = announcement.id, announcement.total
+    data.ready.conversations.ended(current.user_id, current.chat_id)
     if refusal is not None:
         await query.answer(refusal, show_alert=refusal is not texts.MENU_EXPIRED)
         return
@@ -356,6 +359,7 @@ async def cancel_command(update: Update, context: BotContext) -> None:
         return
     async with context.bot_data.sessions() as session, session.begin():
         await ConversationRepository(session).drop(user.id, message.chat_id)
+    context.bot_data.ready.conversations.ended(user.id, message.chat_id)
     await reply_html(message, texts.COMPOSE_CANCELLED)
     raise ApplicationHandlerStop
 
