@@ -23,7 +23,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.engine import make_url
 
 from bot.sender.runner import shared_pace
 from broadcasts.models import Delivery, DeliveryStatus
@@ -31,6 +32,7 @@ from coordination.budget import Grant, PostgresBudgetStore, SharedRateBudget
 from coordination.models import RateBudget
 from storage.engine import create_engine, create_schema, session_factory
 from tests.fake_bot_api import Call, FakeBotAPI
+from tests.netfault import FaultyProxy
 from tests.pg import pg_url  # noqa: F401  (fixture)
 from tests.test_broadcast_sender import (
     SenderProcess,
@@ -85,7 +87,74 @@ class LoggingStore(PostgresBudgetStore):
         return grant
 
 
+class CountingStore(PostgresBudgetStore):
+    """The real store, counting grant attempts that failed."""
+
+    failures = 0
+
+    async def grant(self, count: int, span: float) -> Grant:
+        try:
+            return await super().grant(count, span)
+        except Exception:
+            self.failures += 1
+            raise
+
+
+async def test_no_token_while_the_database_is_away_then_at_once_when_it_is_back(pg_url: str) -> None:  # noqa: F811
+    url = make_url(pg_url)
+    proxy = FaultyProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    engine = create_engine(url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
+    await create_schema(engine)
+    store = CountingStore(engine, "away")
+    budget = SharedRateBudget(store, 200, chunk_seconds=0.05)
+    try:
+        for _ in range(30):
+            assert await budget.acquire()
+        proxy.cut()
+        await asyncio.sleep(0.2)  # the tokens granted before the cut are past (a chunk is 50 ms)
+        waiting = asyncio.create_task(budget.acquire())
+        await wait_until(lambda: store.failures >= 3, 10, "the grant was not retried")
+        assert not waiting.done()  # no grant, no token
+        proxy.mode = "up"
+        assert await asyncio.wait_for(waiting, 5)
+        stop = asyncio.Event()
+        proxy.cut()
+        await asyncio.sleep(0.2)
+        stopping = asyncio.create_task(budget.acquire(stop))
+        await wait_until(lambda: store.failures >= 4, 10, "the grant was not tried")
+        stop.set()
+        assert await asyncio.wait_for(stopping, 1) is False  # a stopping sender is not held up
+    finally:
+        proxy.mode = "up"
+        await budget.close()
+        await engine.dispose()
+        await proxy.stop()
+
+
 # --- (a) budget clients in one process ----------------------------------------------------------
+
+
+async def test_the_grant_statement(pg_url: str) -> None:  # noqa: F811
+    engine = create_engine(pg_url)
+    await create_schema(engine)
+    store = PostgresBudgetStore(engine, "sql")
+    try:
+        first = await store.grant(5, 0.05)  # no row yet: it is made, the window starts now
+        assert first.start == pytest.approx(first.now) and first.end == pytest.approx(first.now + 0.05)
+        second = await store.grant(5, 0.05)  # back to back after the first, not at "now"
+        assert second.start == pytest.approx(first.end) and second.now < second.start
+        await store.pause(2.0)
+        await store.pause(0.5)  # a shorter pause does not shorten it
+        paused = await store.grant(5, 0.05)
+        assert paused.paused_until == pytest.approx(paused.now + 2.0, abs=0.1)
+        assert paused.start == pytest.approx(paused.paused_until)  # grants start after the pause
+        async with engine.begin() as connection:  # the clock stepped back an hour: tat is far ahead
+            await connection.execute(update(RateBudget).values(tat=RateBudget.tat + 3600, paused_until=0))
+        reset = await store.grant(5, 0.05)
+        assert reset.start == pytest.approx(reset.now, abs=0.1)  # reset, not an hour's stall
+    finally:
+        await engine.dispose()
 
 
 async def test_clients_on_one_row_get_disjoint_windows_and_stay_under_the_limit(pg_url: str) -> None:  # noqa: F811
