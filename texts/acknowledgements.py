@@ -5,7 +5,7 @@ from __future__ import annotations
 # --- toasts in the team group (plain text: Telegram shows a toast without formatting) -----------
 TOAST_COUNTED = "✅ Cảm ơn bạn! Đã ghi nhận nhóm mình đã nhận thông báo."
 TOAST_ALREADY = "👍 Nhóm mình đã xác nhận rồi, cảm ơn bạn!"
-TOAST_NOT_IN_AUDIENCE = "Thông báo này không gửi tới nhóm này, nên mình không ghi nhận."
+TOAST_NOT_IN_AUDIENCE = "Mình không thấy nhóm này trong danh sách nhận thông báo này, nên chưa ghi nhận được."
 TOAST_UNKNOWN = "Nút này đã cũ hoặc không còn dùng được."
 TOAST_NOT_HERE = "Nút «✅ Đã nhận» chỉ dùng trong nhóm nhận thông báo."
 
