@@ -3,8 +3,9 @@
 Groups are spread over the 34 provinces and about 3,300 communes; every delivery is sent and
 about 60% of the groups have acknowledged. Timed (best of ``--repeat``): the totals, the top
 provinces and communes (GROUP BY), the reminder check, the whole report section, the CSV of
-every group, and one tap. The same run goes on SQLite and, given ``--pg-url`` or
-``TEST_DATABASE_URL_PG``, on PostgreSQL (a new database there, dropped afterwards).
+every group, one tap; and once, creating the reminder to the 40% still waiting. The same run
+goes on SQLite and, given ``--pg-url`` or ``TEST_DATABASE_URL_PG``, on PostgreSQL (a new
+database there, dropped afterwards).
 
     .venv/bin/python bench/acknowledgements.py [--groups 100000] [--pg-url postgresql+asyncpg://…]
 """
@@ -132,6 +133,15 @@ async def run(backend: str, url: str, count: int, repeat: int) -> None:
             return await AcknowledgementRepository(session).record_tap(announcement_id, chat, 8)
 
     figures["tap"] = await best(repeat, one_tap)
+
+    async def remind() -> object:  # once: there is one reminder per announcement
+        async with sessions() as session, session.begin():
+            reminder = await AcknowledgementRepository(session).create_reminder(
+                announcement_id, sender_user_id=1, sender_chat_id=1, now=now, after=day, header="🔔", too_long="🔔"
+            )
+            return reminder.total
+
+    figures["reminder (40,000)"] = await best(1, remind)
     async with sessions() as session:
         size = len(await ReportRepository(session).acknowledgements_csv(announcement_id))
     for name, ms in figures.items():
