@@ -260,3 +260,31 @@ async def test_on_sqlite_messages_without_a_draft_never_reach_the_database(tmp_p
         assert await index.lookup(5, 5, NOW) is None and len(statements) == before
     finally:
         await engine.dispose()
+
+
+async def test_one_retraining_at_a_time_across_processes(pg: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.features.learning import training
+
+    release = asyncio.Event()
+    ran: list[str] = []
+
+    async def retrain_and_publish(context: Any, trigger: str, chat_id: int | None, started_by: int | None) -> None:
+        ran.append(trigger)
+        await release.wait()  # the training process runs
+
+    monkeypatch.setattr(training, "retrain_and_publish", retrain_and_publish)
+
+    def process() -> Any:
+        keeper = LeaseKeeper(session_factory(pg))
+        keeper.single_process = False
+        return SimpleNamespace(bot_data=SimpleNamespace(retraining=None, ready=SimpleNamespace(leases=keeper)))
+
+    first, second = process(), process()
+    assert await training.start_retraining(first, "command", None, None)
+    assert not await training.start_retraining(second, "command", None, None)  # another process trains
+    assert not await training.start_retraining(first, "count", None, None)  # this one already does
+    release.set()
+    await first.bot_data.retraining  # done: the lease is released at once
+    assert await training.start_retraining(second, "schedule", None, None)
+    await second.bot_data.retraining
+    assert ran == ["command", "schedule"]
