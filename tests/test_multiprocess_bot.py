@@ -230,6 +230,18 @@ async def cluster(pg_url: str, content: Content, tmp_path: Path) -> AsyncIterato
         assert all(code == 0 for code in codes), codes
 
 
+async def wait_for_lease(engine: AsyncEngine, name: str, timeout: float = 20.0) -> dict[str, Lease]:
+    deadline = time.monotonic() + timeout
+    while True:
+        async with session_factory(engine)() as session:
+            leases = {lease.name: lease for lease in await session.scalars(select(Lease))}
+        if name in leases:
+            return leases
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no lease {name} after {timeout}s: {sorted(leases)}")
+        await asyncio.sleep(0.1)
+
+
 async def compose_to_summary(cluster: Cluster, content: str, *, pin: bool, ack: bool) -> Call:
     fake = cluster.fake
     [started] = await cluster.step(fake.make_text_message(ADMIN, ADMIN, "/thongbao"), "sendMessage")
@@ -271,10 +283,10 @@ async def test_a_compose_flow_alternating_between_two_processes(cluster: Cluster
     assert announcement.progress_message_id == summary.result["message_id"]
     async with session_factory(cluster.engine)() as session:
         chats = set(await session.scalars(select(Delivery.chat_id).where(Delivery.announcement_id == announcement.id)))
-        leases = {lease.name: lease for lease in await session.scalars(select(Lease))}
     assert chats == set(GROUPS[:2])
-    assert len({name for name in leases if name.startswith("record-node:")}) == 2  # one id node per process
-    assert "broadcast-progress" in leases  # the progress job ran, in the one process holding its lease
+    leases = await wait_for_lease(cluster.engine, "broadcast-progress")  # the progress job runs (every second)
+    nodes = {lease.holder for name, lease in leases.items() if name.startswith("record-node:")}
+    assert len(nodes) == 2 and leases["broadcast-progress"].holder in nodes  # one id node each; one progress job
 
     update = cluster.fake.make_text_message(ADMIN, ADMIN, "/start")
     refused = [await cluster.fake.post_webhook(cluster.proxy.url, dict(update), "not-the-secret") for _ in range(2)]
