@@ -8,13 +8,16 @@ its end; the row lock orders grants, so windows of different processes never ove
 together never exceed the rate. Slots of a process that dies simply pass unused.
 
 Each process then hands its window's tokens out locally, one every ``1/rate`` seconds, on its
-monotonic clock (:class:`TokenSchedule`): no round trip per message, even at 1,000/s. A token
-more than :data:`LATE_SECONDS` late is dropped, not used late: a late message would crowd the
-next window, which belongs to somebody else.
+monotonic clock (:mod:`coordination.schedule`): no round trip per message, even at 1,000/s. The
+next grant is asked for a chunk ahead of need. A token more than ``LATE_SECONDS`` late is
+dropped, not used late: a late message would crowd the next window, which belongs to somebody
+else.
 
 A 429 (``pause``) pauses this process at once and writes ``paused_until`` to the row in the
-background; every later grant starts after it, and every process drops the tokens inside the
-pause as soon as a grant shows it — within a chunk (tens of milliseconds) while it is sending.
+background; every later grant starts after it. Every process reads the row's pause with each
+grant, and, when its news of the row is a chunk's time old, once more (a plain read) half a
+chunk before its next token: it drops the tokens inside a pause within about a chunk, however
+many senders share the rate.
 
 Plain code: no Telegram. The SQL is :class:`PostgresBudgetStore`; :class:`SharedRateBudget`
 takes any :class:`BudgetStore`, so its logic is tested on a fake clock.
@@ -23,12 +26,10 @@ takes any :class:`BudgetStore`, so its logic is tested on a fake clock.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -36,16 +37,16 @@ from typing import Protocol
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from coordination.schedule import LATE_SECONDS, ClockOffset, TokenSchedule
+
 logger = logging.getLogger(__name__)
 
-LATE_SECONDS = 0.01  # a token not used within this long after its slot is dropped (the local bucket saves up as much)
 CHUNK_SECONDS = 0.05  # a grant covers this long of the rate (the last chunk learns of a pause late)
 MAX_LEAD_SECONDS = 10.0  # a tat further ahead than this (a clock stepped back) is reset to now
 GRANT_TIMEOUT_SECONDS = 5.0  # one grant attempt; then it is retried
 RETRY_FIRST_SECONDS = 0.05  # database errors: retried with backoff from this ...
 RETRY_MAX_SECONDS = 1.0  # ... up to this
 STOP_CHECK_SECONDS = 0.1
-OFFSET_SAMPLES = 32  # clock offset: the grant with the shortest round trip among the last ones
 
 Clock = Callable[[], float]
 Sleep = Callable[[float, "asyncio.Event | None"], Awaitable[None]]
@@ -81,74 +82,9 @@ class BudgetStore(Protocol):
         """``paused_until = greatest(paused_until, now + seconds)``."""
         ...
 
-
-class TokenSchedule:
-    """Granted tokens on the local clock: window ``i`` has ``count`` tokens at ``start + k·spacing``."""
-
-    def __init__(self, late: float = LATE_SECONDS) -> None:
-        self.late = late
-        self._windows: list[list[float]] = []  # [next token time, spacing, tokens left], by time
-        self.dropped = 0  # tokens never handed out (inside a pause, or too late)
-
-    def __len__(self) -> int:
-        return int(sum(window[2] for window in self._windows))
-
-    def add(self, start: float, spacing: float, count: int) -> None:
-        if count > 0:
-            bisect.insort(self._windows, [start, spacing, float(count)])
-
-    def drop_before(self, moment: float) -> int:
-        """Drop every token due before ``moment`` (a pause, or too late to use); how many."""
-        dropped = 0
-        for window in self._windows:
-            first, spacing, left = window
-            if first >= moment:
-                continue
-            # Tokens at first + k·spacing < moment (a hair of float noise is forgiven).
-            skip = min(left, math.ceil((moment - first) / spacing - 1e-9)) if spacing > 0 else left
-            window[0] = first + skip * spacing
-            window[2] = left - skip
-            dropped += int(skip)
-        self._windows = [window for window in self._windows if window[2] > 0]
-        self.dropped += dropped
-        return dropped
-
-    def next_at(self, now: float) -> float | None:
-        """When the next usable token is due (may be ``<= now``: take it); None: none left."""
-        self.drop_before(now - self.late)
-        return self._windows[0][0] if self._windows else None
-
-    def take(self) -> None:
-        window = self._windows[0]
-        window[0] += window[1]
-        window[2] -= 1
-        if window[2] <= 0:
-            self._windows.pop(0)
-
-    def clear(self) -> None:
-        self._windows.clear()
-
-
-class ClockOffset:
-    """The database's clock minus the local monotonic clock, from grants (NTP-style).
-
-    A sample is ``db_now - (sent + received) / 2``, wrong by at most half its round trip; the
-    sample with the shortest round trip of the last few is used, so a grant that waited for the
-    row lock or a slow network does not move our windows.
-    """
-
-    def __init__(self, keep: int = OFFSET_SAMPLES) -> None:
-        self._samples: deque[tuple[float, float]] = deque(maxlen=keep)  # (round trip, offset)
-
-    def add(self, db_now: float, sent: float, received: float) -> None:
-        self._samples.append((received - sent, db_now - (sent + received) / 2))
-
-    @property
-    def known(self) -> bool:
-        return bool(self._samples)
-
-    def local(self, db_time: float) -> float:
-        return db_time - min(self._samples)[1]
+    async def peek(self) -> tuple[float, float]:
+        """``(paused_until, now)`` without reserving anything."""
+        ...
 
 
 class SharedRateBudget:
@@ -183,8 +119,11 @@ class SharedRateBudget:
         self._tokens = TokenSchedule(late)
         self._offset = ClockOffset()
         self._db_paused_until = 0.0  # the newest paused_until a grant showed (database clock)
+        self._check_every = chunk_seconds
+        self._last_contact = -math.inf  # local time of the last grant or peek sent
         self._lock = asyncio.Lock()
         self._fetch: asyncio.Task[None] | None = None
+        self._peek: asyncio.Task[None] | None = None
         self._writes: set[asyncio.Task[None]] = set()
 
     @property
@@ -224,23 +163,59 @@ class SharedRateBudget:
                         return False
                     continue
                 if at > now:
-                    await self._sleep(at - now, stop)
+                    # Within half a chunk of the token, read the row's pause if our news of it is old.
+                    if at - now <= self._check_every / 2 and self._stale(at):
+                        self._start_peek()
+                    await self._sleep(min(at - now, self._check_every / 2), stop)
                     continue
                 self._tokens.take()
-                if len(self._tokens) <= self.chunk // 2:
-                    self._start_fetch()  # ahead of need: the next window is there before this one ends
+                if len(self._tokens) <= self.chunk:
+                    self._start_fetch()  # a chunk ahead of need: a busy or slow moment costs no slots
+                elif self._stale(now):
+                    self._start_peek()
                 return True
 
     async def close(self) -> None:
         """Stop granting; wait (briefly) for pause writes still under way."""
-        if self._fetch is not None:
-            self._fetch.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._fetch
+        for task in (self._fetch, self._peek):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         if self._writes:
             await asyncio.wait(set(self._writes), timeout=self._grant_timeout)
 
     # ------------------------------------------------------------------------------ grants
+
+    def _stale(self, moment: float) -> bool:
+        """Whether a token at ``moment`` would go out on news of the row older than a chunk's time.
+
+        Grants alone tell of a pause once per chunk this process uses; with several senders
+        sharing the rate that is several chunks of time. A read (no reservation) closes the gap.
+        """
+        asking = any(task is not None and not task.done() for task in (self._fetch, self._peek))
+        return not asking and moment - self._last_contact >= self._check_every
+
+    def _start_peek(self) -> None:
+        self._last_contact = self._clock()
+        self._peek = asyncio.get_running_loop().create_task(self._read_pause(), name="rate-budget-peek")
+
+    async def _read_pause(self) -> None:
+        sent = self._clock()
+        try:
+            async with asyncio.timeout(self._grant_timeout):
+                paused_until, now = await self.store.peek()
+        except Exception as error:  # the next grant tells (and waits for the database)
+            logger.warning("rate budget: reading the pause failed (%s)", error)
+            return
+        self._offset.add(now, sent, self._clock())
+        self._learn_pause(paused_until, now)
+
+    def _learn_pause(self, paused_until: float, now: float) -> None:
+        if paused_until > self._db_paused_until:
+            self._db_paused_until = paused_until
+            if paused_until > now:  # a pause shows up: nothing granted may go inside it
+                self._pause_locally(self._offset.local(paused_until))
 
     def _start_fetch(self) -> asyncio.Task[None]:
         if self._fetch is None or self._fetch.done():
@@ -269,7 +244,7 @@ class SharedRateBudget:
         count = self.chunk
         pause = RETRY_FIRST_SECONDS
         while True:
-            sent = self._clock()
+            sent = self._last_contact = self._clock()
             try:
                 async with asyncio.timeout(self._grant_timeout):
                     grant = await self.store.grant(count, count * self.interval)
@@ -284,10 +259,7 @@ class SharedRateBudget:
     def _apply(self, grant: Grant, count: int, sent: float, received: float) -> None:
         self.grants += 1
         self._offset.add(grant.now, sent, received)
-        if grant.paused_until > self._db_paused_until:
-            self._db_paused_until = grant.paused_until
-            if grant.paused_until > grant.now:  # a pause shows up: nothing granted may go inside it
-                self._pause_locally(self._offset.local(grant.paused_until))
+        self._learn_pause(grant.paused_until, grant.now)
         spacing = (grant.end - grant.start) / count
         self._tokens.add(self._offset.local(grant.start), spacing, count)
         self._tokens.drop_before(self.paused_until)
@@ -341,6 +313,14 @@ _PAUSE = text(
 )
 
 
+_PEEK = text(
+    f"""
+    WITH clock AS ({_NOW})
+    SELECT (SELECT paused_until FROM rate_budgets WHERE name = :name) AS paused_until, clock.now FROM clock
+    """
+)
+
+
 class PostgresBudgetStore:
     """The row ``rate_budgets(name)`` on PostgreSQL: one autocommitted statement per grant or pause.
 
@@ -364,6 +344,11 @@ class PostgresBudgetStore:
     async def pause(self, seconds: float) -> None:
         async with self.engine.begin() as connection:
             await connection.execute(_PAUSE, {"name": self.name, "seconds": seconds})
+
+    async def peek(self) -> tuple[float, float]:
+        async with self.engine.connect() as connection:
+            row = (await connection.execute(_PEEK, {"name": self.name})).one()
+        return float(row.paused_until or 0.0), float(row.now)
 
 
 def postgres_budget(engine: AsyncEngine, name: str, rate: float, *, chunk_seconds: float) -> SharedRateBudget:

@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from coordination.budget import ClockOffset, Grant, SharedRateBudget, TokenSchedule
+from coordination.budget import Grant, SharedRateBudget
+from coordination.schedule import ClockOffset, TokenSchedule
 from tests.conftest import FakeClock
 
 DB_EPOCH = 1_796_000_000.0  # the database's clock: seconds since 1970, not the local monotonic clock
@@ -44,6 +45,7 @@ class FakeRow:
         self.windows: list[tuple[float, float]] = []
         self.failures = failures  # the next calls that fail (the database is away)
         self.calls = 0
+        self.peeks = 0
 
     def now(self) -> float:
         return self.clock() + DB_EPOCH
@@ -67,6 +69,11 @@ class FakeRow:
         await asyncio.sleep(0)
         self._maybe_fail()
         self.paused_until = max(self.paused_until, self.now() + seconds)
+
+    async def peek(self) -> tuple[float, float]:
+        await asyncio.sleep(0)
+        self.peeks += 1
+        return self.paused_until, self.now()
 
 
 def budget_on(row: FakeRow, clock: FakeClock, rate: float, chunk_seconds: float = 0.05) -> SharedRateBudget:
@@ -160,16 +167,45 @@ async def test_pause_stops_at_once_and_drops_the_rest_of_the_chunk(clock: FakeCl
 
 async def test_a_pause_seen_by_another_process_reaches_this_one_at_its_next_grant(clock: FakeClock) -> None:
     row = FakeRow(clock)
-    mine = budget_on(row, clock, rate=100)  # chunks of 5; the next one is asked for with 2 left
+    mine = budget_on(row, clock, rate=100)  # chunks of 5; the next one is asked for with 5 left
     other = budget_on(row, clock, rate=100)
     assert await mine.acquire()
     other.pause(3.0)  # the other sender got the 429
     await other.close()  # its write reached the row
     assert row.paused_until == pytest.approx(row.now() + 3.0)
-    # Two more of the chunk already granted (until its next grant), then nothing before the pause ends.
-    assert await times_of(mine, clock, 3) == pytest.approx([0.01, 0.02, 3.0])
-    assert mine.dropped == 2  # the rest of the chunk, inside the pause
+    # The rest of the chunk in hand (until its next grant), then nothing before the pause ends.
+    assert await times_of(mine, clock, 5) == pytest.approx([0.01, 0.02, 0.03, 0.04, 3.0])
+    assert mine.dropped == 5  # the chunk fetched ahead (before the pause), inside the pause
     assert row.windows[-1][0] == pytest.approx(row.paused_until)  # the new window starts after it
+
+
+async def test_with_the_rate_shared_a_pause_is_still_seen_within_a_chunk_of_time(clock: FakeClock) -> None:
+    row = FakeRow(clock)
+    virtual = VirtualTime(clock)
+    # Three senders: each uses a chunk (5 tokens, 50 ms of the rate) only every 150 ms.
+    budgets = [SharedRateBudget(row, 100, clock=clock, sleep=virtual.sleep) for _ in range(3)]
+    driver = asyncio.create_task(virtual.run())
+    handed: list[tuple[int, float]] = []
+    paused_at: list[float] = []
+
+    async def take(index: int) -> None:
+        while clock.now < 1002.0:
+            assert await budgets[index].acquire()
+            handed.append((index, clock.now))
+            if index == 0 and clock.now >= 1000.5 and not paused_at:
+                paused_at.append(clock.now)
+                budgets[0].pause(1.0)
+
+    await asyncio.gather(*(take(i) for i in range(3)))
+    driver.cancel()
+    start = paused_at[0]
+    inside = [(index, round(t - start, 3)) for index, t in handed if start < t < start + 1.0]
+    # The others read the row within half a chunk before each token once their news is a chunk
+    # old, so none went out inside the pause (the reads answer at once here; on a real database a
+    # token may go out during a read's round trip).
+    assert inside == []
+    assert {index for index, t in handed if t >= start + 1.0} == {0, 1, 2}
+    assert row.peeks > 0
 
 
 async def test_grants_start_after_paused_until(clock: FakeClock) -> None:
