@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import logging
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,8 @@ from bot.sender.loop import PACING, BroadcastSender, FinishedHook
 from bot.sender.settings import BroadcastSettings
 from bot.settings import BotSettings
 from coordination.budget import SharedRateBudget, postgres_budget
+
+logger = logging.getLogger(__name__)
 
 
 def skip_missing_sniffio_lookups() -> None:
@@ -62,11 +65,15 @@ def global_rate(sessions: async_sessionmaker[AsyncSession], settings: BroadcastS
     bind = sessions.kw.get("bind")
     if not isinstance(bind, AsyncEngine) or bind.url.get_backend_name() != "postgresql":
         return None
-    return postgres_budget(
-        bind,
+    pace = shared_pace(settings.rate_per_second)
+    logger.info(
+        "broadcast rate: %g msg/s for all senders together (shared budget %r, paced at %.1f/s)",
+        settings.rate_per_second,
         settings.broadcast_budget_name,
-        shared_pace(settings.rate_per_second),
-        chunk_seconds=settings.broadcast_budget_chunk_seconds,
+        pace,
+    )
+    return postgres_budget(
+        bind, settings.broadcast_budget_name, pace, chunk_seconds=settings.broadcast_budget_chunk_seconds
     )
 
 
