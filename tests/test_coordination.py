@@ -161,14 +161,14 @@ async def test_two_processes_share_one_budget_per_user(pg_url: str) -> None:  # 
         verdicts = [await limiter.verdict(7) for limiter in (first, second, first, second, first, second)]
         assert verdicts == [Verdict.ALLOW] * 3 + [Verdict.REFUSE_AND_TELL] + [Verdict.REFUSE_SILENTLY] * 2
         assert await first.verdict(8) is Verdict.ALLOW  # another user has a budget of their own
-        fast = [SharedRateLimiter(e, burst=1, per_second=20.0) for e in engines]
+        fast = [SharedRateLimiter(e, burst=1, per_second=2.0) for e in engines]
         assert await fast[0].verdict(9) is Verdict.ALLOW
         assert await fast[1].verdict(9) is Verdict.REFUSE_AND_TELL
 
         async def refilled() -> bool:
             return await fast[1].verdict(9) is Verdict.ALLOW
 
-        await wait_until(refilled, timeout=5)  # 50 ms later the budget is back, for the other process too
+        await wait_until(refilled, timeout=5)  # half a second later the budget is back, for the other process too
     finally:
         for engine in engines:
             await engine.dispose()
