@@ -52,7 +52,7 @@ FinishedHook = Callable[[int], Awaitable[None]]
 
 SWEEP_SECONDS = 1.0  # how often to start due scheduled announcements and close finished ones
 PACING = 0.97  # share of the configured rate the token bucket hands out
-BURST_SECONDS = 0.02  # tokens that may be saved up, in seconds of the rate (PACING + this stays < 1)
+BURST_SECONDS = 0.01  # tokens that may be saved up, in seconds of the rate
 
 
 class BroadcastSender:
