@@ -47,6 +47,11 @@ GROUPS = [-1003000000001, -1003000000002, -1003000000003]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
+def buttons(call: Call) -> list[tuple[str, str]]:
+    markup = call.params.get("reply_markup") or {}
+    return [(b["text"], b.get("callback_data", "")) for row in markup.get("inline_keyboard", []) for b in row]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -262,6 +267,10 @@ async def compose_to_summary(cluster: Cluster, content: str, *, pin: bool, ack: 
         ]
     [preview, summary] = await cluster.press(audience, "bw", "sendMessage", count=2)
     assert preview.params["text"] == content
+    assert buttons(preview) == ([(texts.BUTTON_ACK, "bk")] if ack else [])  # as the groups will see it
+    if ack:
+        [sample] = await cluster.press(preview, "bk", "answerCallbackQuery")  # only explains itself
+        assert sample.params["text"] == texts.COMPOSE_ACK_PREVIEW
     assert "2 nhóm" in summary.params["text"] and f"Nút Đã nhận: {'bật' if ack else 'tắt'}" in summary.params["text"]
     return summary
 

@@ -122,6 +122,8 @@ BUTTON_ACK = "✅ Đã nhận"
 BUTTON_SILENT = "🔕 Im lặng: {state}"
 # The options step: whether the groups get the "✅ Đã nhận" button under the announcement.
 BUTTON_ACK_TOGGLE = "✅ Nút Đã nhận: {state}"
+# A tap on the sample button under the preview.
+COMPOSE_ACK_PREVIEW = "Đây là nút mẫu: mỗi nhóm bấm nút này để báo đã nhận thông báo."
 BUTTON_SEND_NOW = "🚀 Gửi ngay"
 BUTTON_SCHEDULE = "🕒 Hẹn giờ"
 ON = "bật"

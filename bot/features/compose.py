@@ -66,7 +66,7 @@ EXPIRY_JOB = "conversation-expiry"
 EXPIRY_SECONDS = 600.0
 AUDIENCE_BUTTONS = (AudienceAll, AudienceTag, AudienceDone)
 OPTION_BUTTONS = (TogglePin, ToggleSilent, ToggleAck, SendNow, SendLater)
-CONFIRM_BUTTONS = (ConfirmSend, CancelCompose)
+CONFIRM_BUTTONS = (ConfirmSend, CancelCompose, ToggleAck)  # ToggleAck: the preview's "✅ Đã nhận"
 
 
 def _on_off(flag: bool) -> str:
@@ -207,6 +207,8 @@ async def on_button(update: Update, context: BotContext) -> None:
         return
     if isinstance(action, ConfirmSend):
         await _confirm(update, context, current, draft)
+    elif isinstance(action, ToggleAck) and current.step == CONFIRM:  # under the preview: only a sample
+        await query.answer(texts.COMPOSE_ACK_PREVIEW)
     elif isinstance(action, CancelCompose):
         await query.answer()
         if await _forget(context, current):
@@ -279,13 +281,21 @@ async def _when(message: Message, context: BotContext, current: Conversation, dr
 
 
 async def _send_content(context: BotContext, chat_id: int, draft: Draft) -> None:
-    """The announcement exactly as the groups will receive it."""
+    """The announcement exactly as the groups will receive it, with the "✅ Đã nhận" button when chosen
+    (here it only explains itself: the groups' button counts, ``bot.features.acknowledgements``)."""
+    markup = InlineKeyboardMarkup([[_button(texts.BUTTON_ACK, ToggleAck())]]) if draft.ack else None
     if draft.kind is ContentKind.PHOTO:
-        await context.bot.send_photo(chat_id, draft.file_id or "", caption=draft.text, parse_mode=ParseMode.HTML)
+        await context.bot.send_photo(
+            chat_id, draft.file_id or "", caption=draft.text, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
     elif draft.kind is ContentKind.DOCUMENT:
-        await context.bot.send_document(chat_id, draft.file_id or "", caption=draft.text, parse_mode=ParseMode.HTML)
+        await context.bot.send_document(
+            chat_id, draft.file_id or "", caption=draft.text, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
     else:
-        await context.bot.send_message(chat_id, draft.text, parse_mode=ParseMode.HTML, disable_web_page_preview=True)
+        await context.bot.send_message(
+            chat_id, draft.text, parse_mode=ParseMode.HTML, disable_web_page_preview=True, reply_markup=markup
+        )
 
 
 async def _preview(message: Message, context: BotContext, current: Conversation, draft: Draft) -> None:
