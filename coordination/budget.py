@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 CHUNK_SECONDS = 0.05  # a grant covers this long of the rate (the last chunk learns of a pause late)
 MAX_LEAD_SECONDS = 10.0  # a tat further ahead than this (a clock stepped back) is reset to now
 GRANT_TIMEOUT_SECONDS = 5.0  # one grant attempt; then it is retried
+CALIBRATION_READS = 3  # clock samples before the first grant (the first round trip opens a connection)
 RETRY_FIRST_SECONDS = 0.05  # database errors: retried with backoff from this ...
 RETRY_MAX_SECONDS = 1.0  # ... up to this
 STOP_CHECK_SECONDS = 0.1
@@ -113,6 +114,7 @@ class SharedRateBudget:
         self.chunk = max(1, round(rate * chunk_seconds))
         self.paused_until = 0.0  # local clock
         self.grants = 0
+        self.reads = 0
         self._grant_timeout = grant_timeout
         self._clock = clock
         self._sleep = sleep
@@ -184,6 +186,7 @@ class SharedRateBudget:
                     await task
         if self._writes:
             await asyncio.wait(set(self._writes), timeout=self._grant_timeout)
+        logger.info("rate budget: %d grants, %d reads, %d granted tokens unused", self.grants, self.reads, self.dropped)
 
     # ------------------------------------------------------------------------------ grants
 
@@ -208,6 +211,7 @@ class SharedRateBudget:
         except Exception as error:  # the next grant tells (and waits for the database)
             logger.warning("rate budget: reading the pause failed (%s)", error)
             return
+        self.reads += 1
         self._offset.add(now, sent, self._clock())
         self._learn_pause(paused_until, now)
 
@@ -244,9 +248,10 @@ class SharedRateBudget:
         count = self.chunk
         pause = RETRY_FIRST_SECONDS
         while True:
-            sent = self._last_contact = self._clock()
             try:
                 async with asyncio.timeout(self._grant_timeout):
+                    await self._calibrate()
+                    sent = self._last_contact = self._clock()
                     grant = await self.store.grant(count, count * self.interval)
             except Exception as error:  # any failure: wait and ask again
                 logger.warning("rate budget: grant failed (%s); retrying in %.2fs", error, pause)
@@ -255,6 +260,19 @@ class SharedRateBudget:
                 continue
             self._apply(grant, count, sent, self._clock())
             return
+
+    async def _calibrate(self) -> None:
+        """Plain reads until the clock offset has a few samples, before the first grant.
+
+        The first round trip of a process also opens its connection: its sample may be off by
+        tens of milliseconds, which would put this process's first windows onto its
+        neighbours' (seen as a burst and a 429 when three senders start together).
+        """
+        while len(self._offset) < CALIBRATION_READS:
+            sent = self._clock()
+            paused_until, now = await self.store.peek()
+            self._offset.add(now, sent, self._clock())
+            self._learn_pause(paused_until, now)
 
     def _apply(self, grant: Grant, count: int, sent: float, received: float) -> None:
         self.grants += 1

@@ -76,9 +76,8 @@ class ClockOffset:
     def add(self, db_now: float, sent: float, received: float) -> None:
         self._samples.append((received - sent, db_now - (sent + received) / 2))
 
-    @property
-    def known(self) -> bool:
-        return bool(self._samples)
+    def __len__(self) -> int:
+        return len(self._samples)
 
     def local(self, db_time: float) -> float:
         return db_time - min(self._samples)[1]

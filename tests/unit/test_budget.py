@@ -257,6 +257,10 @@ async def test_stop_ends_acquire_promptly_while_no_grant_comes() -> None:
         async def pause(self, seconds: float) -> None:
             raise ConnectionRefusedError
 
+        async def peek(self) -> tuple[float, float]:
+            await asyncio.Event().wait()
+            raise AssertionError("unreachable")
+
     budget = SharedRateBudget(Away(), 100)
     stop = asyncio.Event()
     waiting = asyncio.create_task(budget.acquire(stop))
