@@ -26,28 +26,25 @@ Like the other repositories this takes a session and never commits.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     DateTime,
     Integer,
     String,
     Table,
-    and_,
-    any_,
     bindparam,
     func,
     insert,
     literal,
-    or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from broadcasts.claiming import Claimed, claim_statement
 from broadcasts.models import Announcement, AnnouncementStatus, ContentKind, Delivery, DeliveryStatus, Group
 from storage.base import as_utc, utc_now
 
@@ -64,19 +61,6 @@ OPEN_STATUSES = (PENDING, SENDING)
 ERROR_LENGTH = 255  # Delivery.error is a String(255)
 _CHUNK = 5_000  # ids per IN (...) list: SQLite and asyncpg both cap bound parameters near 32k
 _KINDS = frozenset(ContentKind)
-# The partial index's condition (``broadcasts.models``), literal so both planners can match it.
-OPEN_ROW = text("deliveries.status IN ('pending', 'sending')")
-
-
-class Claimed(NamedTuple):
-    """A claimed delivery as plain values (the sender's hot path makes no ORM objects)."""
-
-    id: int
-    announcement_id: int
-    group_id: int
-    chat_id: int
-    attempts: int
-    next_attempt_at: datetime
 
 
 def clip(text: str, limit: int = ERROR_LENGTH) -> str:
@@ -183,11 +167,12 @@ class BroadcastRepository:
 
         PostgreSQL: one statement, ``WITH picked AS MATERIALIZED (SELECT id … ORDER BY
         next_attempt_at, id LIMIT :n FOR UPDATE OF deliveries SKIP LOCKED) UPDATE deliveries
-        SET … FROM picked WHERE deliveries.id = picked.id AND <due again> RETURNING …`` (the
+        SET … WHERE id = ANY(ARRAY(SELECT id FROM picked)) AND <due again> RETURNING …`` (the
         ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)`` pattern, with the sub-select
         as a CTE so it runs exactly once); concurrent senders skip each other's locked rows
         instead of waiting, and the repeated condition re-checks a row that changed between
-        the sub-select and the lock, so no row is handed to two senders.
+        the sub-select and the lock, so no row is handed to two senders. The statement and its
+        index are in ``broadcasts.claiming``.
 
         SQLite: the same single ``UPDATE … WHERE id IN (SELECT … LIMIT :n) RETURNING …``
         without the locking clause. SQLite has one writer at a time: the statement takes the
@@ -203,65 +188,8 @@ class BroadcastRepository:
         return claimed
 
     def claim_statement(self, worker_id: str, limit: int, lease_seconds: float, now: datetime) -> Any:
-        """The claim's ``UPDATE … RETURNING`` (see :meth:`claim`; tests ``EXPLAIN`` it).
-
-        ``deliveries.status IN ('pending', 'sending')`` repeats what the due condition implies, as
-        literal SQL, so that both planners match the partial index ``ix_deliveries_open`` (only
-        open rows, in claim order): claiming stays cheap however many sent rows pile up.
-        """
-        due_row = or_(
-            and_(Delivery.status == PENDING, Delivery.next_attempt_at <= now),
-            and_(Delivery.status == SENDING, Delivery.lease_until < now),
-        )
-        if self._postgres:
-            # Read as two plans that cannot go wrong with many rows: the sending announcements' ids
-            # first (an InitPlan), then the open-rows index in claim order, stopping at ``limit``
-            # (a join with ``announcements`` made the planner fetch and sort every open row of
-            # the announcement); the update finds the picked rows by primary key.
-            # A materialised CTE runs once. ``id IN (SELECT … LIMIT n)`` may be rescanned inside
-            # the UPDATE's join, and each rescan no longer sees the rows this statement already
-            # changed, so it claimed more than ``n`` rows (seen with asyncpg's generic plans).
-            sending = select(Announcement.id).where(Announcement.status == AnnouncementStatus.SENDING)
-            picked = (
-                select(Delivery.id)
-                .where(Delivery.announcement_id == any_(func.array(sending.scalar_subquery())), OPEN_ROW, due_row)
-                .order_by(Delivery.next_attempt_at, Delivery.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True, of=Delivery)
-                .cte("picked")
-                .prefix_with("MATERIALIZED", dialect="postgresql")
-            )
-            chosen = Delivery.id == any_(func.array(select(picked.c.id).scalar_subquery()))
-        else:
-            candidates = (
-                select(Delivery.id)
-                .join(Announcement, Announcement.id == Delivery.announcement_id)
-                .where(Announcement.status == AnnouncementStatus.SENDING, OPEN_ROW, due_row)
-                .order_by(Delivery.next_attempt_at, Delivery.id)
-                .limit(limit)
-            )
-            chosen = Delivery.id.in_(candidates.scalar_subquery())
-        statement = (
-            update(Delivery)
-            .where(chosen, due_row)
-            .values(
-                status=SENDING,
-                claimed_by=worker_id[:64],
-                lease_until=now + timedelta(seconds=lease_seconds),
-                attempts=Delivery.attempts + 1,
-                updated_at=now,
-            )
-            .returning(
-                Delivery.id,
-                Delivery.announcement_id,
-                Delivery.group_id,
-                Delivery.chat_id,
-                Delivery.attempts,
-                Delivery.next_attempt_at,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        return statement
+        """The claim's ``UPDATE … RETURNING`` for this back end (``broadcasts.claiming``; tests ``EXPLAIN`` it)."""
+        return claim_statement(worker_id, limit, lease_seconds, now, postgres=self._postgres)
 
     async def extend_lease(self, delivery_ids: Sequence[int], worker_id: str, until: datetime) -> set[int]:
         """Push the lease of rows this worker still holds; returns the ids it still holds."""
