@@ -80,10 +80,10 @@ def global_rate(sessions: async_sessionmaker[AsyncSession], settings: BroadcastS
 def shared_pace(rate: float) -> float:
     """The shared budget's pace for the bot's ``rate``: ``(rate - 1)·PACING``.
 
-    One process's bucket never hands out two tokens closer than ``1/rate`` (a late token moves
-    its schedule). Shared slots are fixed in time: a send from one process that leaves late
-    (a busy CPU) can land right next to another process's on-time send, so a sliding second
-    may catch one slot more at its edge. One message a second is kept free for that (measured
+    One process's own bucket spaces its sends (a late token moves its schedule). Shared slots
+    are fixed in time: a send from one process that leaves late (a busy CPU) can land right
+    next to another process's on-time send, so a sliding second may catch one slot more at
+    its edge. One message a second is kept free for that (measured
     with three senders at 60/s on two CPUs: 61 in a sliding second now and then without it);
     at hundreds a second it is nothing next to the 3 % margin.
     """
