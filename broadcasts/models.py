@@ -144,6 +144,10 @@ class Broadcaster(Base):
 
 class Announcement(Base):
     __tablename__ = "announcements"
+    # One reminder per announcement. A unique index, and no foreign key on ``reminder_of``: SQLite
+    # can add and drop a plain column in place, but a foreign key would mean rebuilding this table,
+    # which every delivery references. The id is only ever set from an announcement just read.
+    __table_args__ = (Index("uq_announcements_reminder_of", "reminder_of", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     sender_user_id: Mapped[int] = mapped_column(BigInteger, index=True)
@@ -167,7 +171,7 @@ class Announcement(Base):
     ack_button: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The announcement this one reminds of (sent to its groups that have not acknowledged);
     # unique: one reminder per announcement. Its button acknowledges the original.
-    reminder_of: Mapped[int | None] = mapped_column(ForeignKey("announcements.id"), default=None, unique=True)
+    reminder_of: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class Delivery(Base):

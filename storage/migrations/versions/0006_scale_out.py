@@ -6,7 +6,7 @@ Create Date: 2026-12-01
 
 New tables (``coordination.models``): ``conversation_states``, ``leases``, ``rate_budgets``,
 ``user_rates``; and ``acknowledgements`` (``broadcasts.models``). Two new columns of
-``announcements``: ``ack_button`` (false for existing rows) and ``reminder_of`` (unique, null
+``announcements``: ``ack_button`` (false for existing rows) and ``reminder_of`` (a unique index, null
 for existing rows). Downgrade drops them; acknowledgements and conversation state go with them.
 """
 
@@ -59,11 +59,11 @@ def upgrade() -> None:
         sa.Column("tat", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("user_id"),
     )
-    with op.batch_alter_table("announcements") as batch:
-        batch.add_column(sa.Column("ack_button", sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch.add_column(sa.Column("reminder_of", sa.Integer(), nullable=True))
-        batch.create_foreign_key("fk_announcements_reminder_of", "announcements", ["reminder_of"], ["id"])
-        batch.create_unique_constraint("uq_announcements_reminder_of", ["reminder_of"])
+    # Plain columns and an index: SQLite adds (and drops) them in place, without rebuilding a table
+    # that every delivery references.
+    op.add_column("announcements", sa.Column("ack_button", sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column("announcements", sa.Column("reminder_of", sa.Integer(), nullable=True))
+    op.create_index("uq_announcements_reminder_of", "announcements", ["reminder_of"], unique=True)
     op.create_table(
         "acknowledgements",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -82,11 +82,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_acknowledgements_announcement_id", table_name="acknowledgements")
     op.drop_table("acknowledgements")
-    with op.batch_alter_table("announcements") as batch:
-        batch.drop_constraint("uq_announcements_reminder_of", type_="unique")
-        batch.drop_constraint("fk_announcements_reminder_of", type_="foreignkey")
-        batch.drop_column("reminder_of")
-        batch.drop_column("ack_button")
+    op.drop_index("uq_announcements_reminder_of", table_name="announcements")
+    op.drop_column("announcements", "reminder_of")
+    op.drop_column("announcements", "ack_button")
     op.drop_table("user_rates")
     op.drop_table("rate_budgets")
     op.drop_table("leases")
