@@ -285,9 +285,11 @@ async def test_three_sender_processes_share_one_limit_and_survive_a_kill(
     logs = [worker.log.read_text() for worker in workers]
     assert codes == [0, 0], logs
 
-    assert server.stats.rate_limited == 0  # three senders, one limit: never a 429
     calls = accepted(server)
-    assert max_in_a_second([call.time for call in calls]) <= LIMIT
+    refused = [round(c.time - calls[0].time, 3) for c in server.calls_of("sendMessage") if c.error_code == 429]
+    busiest = max_in_a_second([call.time for call in calls])
+    assert server.stats.rate_limited == 0, (refused, busiest)  # three senders, one limit: never a 429
+    assert busiest <= LIMIT
     assert (state.sent, state.failed, state.pending) == (len(chats), 0, 0)
     copies = copies_per_chat(server)
     assert set(copies) == set(chats)  # nothing lost
@@ -298,7 +300,7 @@ async def test_three_sender_processes_share_one_limit_and_survive_a_kill(
     assert all(first_copy[chat] <= killed_at for chat in twice)
 
     # The killed sender had work in hand; the other two finished it after the lease.
-    assert orphaned
+    assert orphaned, "the killed sender held no claimed rows"
     rows = {row.id: row for row in await deliveries(sessions, announcement_id)}
     assert all(rows[i].status == DeliveryStatus.SENT for i in orphaned)
     assert {rows[i].claimed_by for i in orphaned} <= {"sender-2", "sender-3"}
