@@ -38,9 +38,10 @@ from bot.sender.outcomes import (
     seconds,
 )
 from bot.sender.results import ResultWriter
+from broadcasts.claiming import Claimed
 from broadcasts.migration import migrate_group
 from broadcasts.models import Announcement, ContentKind
-from broadcasts.outbox import BroadcastRepository, Claimed
+from broadcasts.outbox import BroadcastRepository
 from broadcasts.registry import GroupRepository
 from storage.base import utc_now
 
