@@ -18,8 +18,9 @@ The sender's sends go through its own lean HTTP pool (:mod:`bot.sender.http`, to
 Bot API server as its ``telegram.Bot``), so the bot application's answers in private chats keep
 flowing during a broadcast, and a message costs little CPU.
 
-Several senders may run against one PostgreSQL database (claims use ``SKIP LOCKED``); each
-keeps its own rate, so give each its share of the bot's limit.
+Several senders may run against one PostgreSQL database (claims use ``SKIP LOCKED``); there
+they share one rate, the bot's (``bucket``: ``coordination.budget``, wired in
+:mod:`bot.sender.runner`).
 """
 
 from __future__ import annotations
