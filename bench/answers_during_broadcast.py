@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import shutil
 import subprocess
 import sys
@@ -126,6 +127,11 @@ async def main_async(args: argparse.Namespace) -> int:
             try:
                 await fake.wait_for("setMyCommands", count=2, timeout=180)
                 await ask(fake, questions[:60], args.users, 1_000_000)  # warm-up
+                # No garbage collection in this process from here: its pauses over the fake
+                # server's recorded calls would stall the server (see bench/broadcast.py).
+                gc.collect()
+                gc.freeze()
+                gc.disable()
                 quiet = await ask(fake, questions, args.users, 2_000_000)
 
                 async with sessions() as session, session.begin():
@@ -139,6 +145,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 busy = await ask(fake, questions, args.users, 3_000_000)
                 window_end = time.monotonic()
             finally:
+                gc.enable()
                 bot.terminate()
                 try:
                     await asyncio.to_thread(bot.wait, 120)  # the fake server must keep answering meanwhile
