@@ -84,7 +84,7 @@ class BroadcastSender:
         # ``bucket``: a rate shared with other senders (same interface); else this process's own.
         self.bucket = bucket or TokenBucket(self.rate * PACING, burst=max(1.0, self.rate * BURST_SECONDS))
         self.spacing = GroupSpacing(group_messages_per_minute)
-        self.concurrency = settings.broadcast_concurrency
+        self.concurrency = settings.concurrency
         self.batch_size = max(2 * self.concurrency, min(int(self.rate / 2), 500))
         self.lease = settings.broadcast_lease_seconds
         self.stats = SenderStats()

@@ -48,7 +48,7 @@ def build_sender_bot(bot_settings: BotSettings, settings: BroadcastSettings) -> 
         kwargs["base_url"], kwargs["base_file_url"] = urls
     return Bot(
         bot_settings.telegram_bot_token.get_secret_value(),
-        request=HTTPXRequest(connection_pool_size=settings.broadcast_concurrency + 4),
+        request=HTTPXRequest(connection_pool_size=settings.concurrency + 4),
         get_updates_request=HTTPXRequest(connection_pool_size=1),
         **kwargs,
     )

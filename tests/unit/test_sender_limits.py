@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 
 import pytest
 
@@ -127,3 +128,34 @@ def test_group_spacing_forgets_quiet_groups_and_keeps_memory_flat(clock: FakeClo
     clock.advance(60)
     spacing.forget_old()
     assert len(spacing) == 0
+
+
+def test_group_spacing_keeps_a_bare_time_for_a_chat_with_one_send(clock: FakeClock) -> None:
+    """A broadcast sends one message per group: no deque per group (memory at 100,000 groups)."""
+    spacing = GroupSpacing(per_minute=2, clock=clock)
+    spacing.record(-1)
+    assert not isinstance(spacing._sent[-1], deque)
+    assert spacing.ready_in(-1) == 0  # one of two used
+    clock.advance(10)
+    spacing.record(-1)
+    assert spacing.ready_in(-1) == pytest.approx(50)  # both used; the first leaves the window at 60
+    clock.advance(50)
+    assert spacing.ready_in(-1) == 0
+    one = GroupSpacing(per_minute=1, clock=clock)
+    one.record(-2)
+    clock.advance(59)
+    assert one.ready_in(-2) == pytest.approx(1)
+    clock.advance(1)
+    assert one.ready_in(-2) == 0 and len(one) == 0  # left the window: forgotten
+
+
+def test_concurrency_follows_the_rate_unless_set() -> None:
+    from bot.sender.settings import BroadcastSettings
+
+    def settings(**values: object) -> BroadcastSettings:
+        return BroadcastSettings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+
+    assert settings(broadcast_rate_per_second=25).concurrency == 8
+    assert settings(allow_paid_broadcast=True, paid_broadcast_rate_per_second=1000).concurrency == 32
+    assert settings(allow_paid_broadcast=True, paid_broadcast_rate_per_second=5000).concurrency == 64
+    assert settings(broadcast_concurrency=3).concurrency == 3
