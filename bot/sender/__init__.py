@@ -4,8 +4,9 @@ Run it as its own process (``python -m bot sender``) or as a task inside the bot
 (:func:`start_sender_task`, then ``await handle.stop()``).
 
 Modules: :mod:`~bot.sender.limits` (rate limits) and :mod:`~bot.sender.outcomes` (what an
-error means for a delivery) are pure and do not import Telegram; :mod:`~bot.sender.results`
-(the sender's transactions), :mod:`~bot.sender.delivery` (one delivery),
+error means for a delivery) are pure and do not import Telegram; :mod:`~bot.sender.http` (the
+bulk sends' lean HTTP path), :mod:`~bot.sender.results` (the sender's transactions),
+:mod:`~bot.sender.delivery` (one delivery),
 :mod:`~bot.sender.loop` (the send loop), :mod:`~bot.sender.runner` (wiring) and
 :mod:`~bot.sender.cli` (the process) do. The names below are imported on first use, so that
 importing a pure module does not load Telegram.
