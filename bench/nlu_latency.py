@@ -67,6 +67,20 @@ async def drive(call: Callable[[str], Awaitable[object]], questions: list[str], 
     return {"p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99), "qps": len(questions) / elapsed}
 
 
+async def drive_rounds(
+    calls: dict[str, Callable[[str], Awaitable[object]]], questions: list[str], concurrency: int, rounds: int
+) -> dict[str, list[dict[str, float]]]:
+    """A warm-up, then ``rounds`` rounds in which every call gets the questions in turn (noise hits all alike)."""
+    for call in calls.values():
+        await drive(call, questions[:64], concurrency)
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in calls}
+    for round_number in range(rounds):
+        for name, call in calls.items():
+            results[name].append(await drive(call, questions, concurrency))
+        print(f"round {round_number + 1}/{rounds} done", file=sys.stderr)
+    return results
+
+
 BEFORE_CLASSIFIER = {"model": "logistic", "C": 20.0, "out_of_scope_weight": 1.0}
 
 
@@ -131,13 +145,7 @@ async def main_async(args: argparse.Namespace) -> int:
         }
         if before is not None:
             calls["before"] = pipeline_on(before, read_long_messages=False).answer
-        for call in calls.values():
-            await drive(call, questions[:64], args.concurrency)  # warm-up
-        results: dict[str, list[dict[str, float]]] = {name: [] for name in calls}
-        for round_number in range(args.rounds):
-            for name, call in calls.items():
-                results[name].append(await drive(call, questions, args.concurrency))
-            print(f"round {round_number + 1}/{args.rounds} done", file=sys.stderr)
+        results = await drive_rounds(calls, questions, args.concurrency, args.rounds)
 
     def median(name: str, key: str) -> float:
         return statistics.median(r[key] for r in results[name])

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from answering.pipeline import AnswerPipeline
 from answering.runtime import load_knowledge
-from bench.nlu_latency import QUESTIONS, drive
+from bench.nlu_latency import QUESTIONS, drive_rounds
 from nlu.client import RasaClient
 from nlu.lexical import LexicalClassifier
 from nlu.pool import RasaPool
@@ -83,13 +83,7 @@ async def main_async(args: argparse.Namespace) -> int:
             "one": pipeline_on(first).answer,
             "two": pipeline_on(first, second).answer,
         }
-        for call in calls.values():
-            await drive(call, questions[:64], args.concurrency)  # warm-up
-        results: dict[str, list[dict[str, float]]] = {name: [] for name in calls}
-        for round_number in range(args.rounds):
-            for name, call in calls.items():
-                results[name].append(await drive(call, questions, args.concurrency))
-            print(f"round {round_number + 1}/{args.rounds} done", file=sys.stderr)
+        results = await drive_rounds(calls, questions, args.concurrency, args.rounds)
 
     def median(name: str, key: str) -> float:
         return statistics.median(r[key] for r in results[name])
