@@ -11,14 +11,17 @@ blind sets. Rows:
 2. + Telex/VNI decoding;
 3. + the lexicon (``nlu/lexicon.yaml``);
 4. + long-message handling (``nlu.reading``);
-5. + targeted training questions (the knowledge base as it is now);
-6. + model change: linear SVM with softmax scores, out_of_scope weighted ×4 (= ours).
+5. + targeted training questions (the knowledge base at git ``FIRST_ROUND_COMMIT``);
+6. + model change: linear SVM with softmax scores, out_of_scope weighted ×4;
+7. + a second round of targeted questions for the confusable pairs (the knowledge base as it
+   is now, = ours).
 
-An extra row shows a change that was tried and not kept (descriptive concept phrases,
-``bench/lexicon_concepts_tried.yaml``). Switches are applied by replacing functions of the
+Extra rows show changes that were tried and not kept: the knowledge base's own titles and
+summaries as extra training questions, and descriptive concept phrases in the lexicon
+(``bench/lexicon_concepts_tried.yaml``). Switches are applied by replacing functions of the
 normaliser and of ``nlu.reading`` in this process only.
 
-    .venv/bin/python bench/nlu_ablation.py [--workers 2] [--rows 1,2,3,4,5,6,7]
+    .venv/bin/python bench/nlu_ablation.py [--workers 2] [--rows 1,2,3,4,5,6,7,8,9]
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from nlu.training import CALIBRATION_FILES, classifier_settings, load_calibratio
 from scripts.decontaminate import held_out_keys, repeats
 
 BASE_COMMIT = "f7fa5b7"  # the knowledge base and model before issue 8's model work
+FIRST_ROUND_COMMIT = "9902c39"  # the knowledge base after the first round of targeted questions
 DEV_QUESTIONS = PROJECT_ROOT.parent / "shared" / "spec" / "dev-questions.yaml"
 CONCEPTS_TRIED = Path(__file__).with_name("lexicon_concepts_tried.yaml")
 FIGURES = ("in_scope_correct", "no_diacritics_correct", "out_of_scope_refused", "wrong_answers")
@@ -61,31 +65,37 @@ class Row:
     telex: bool
     lexicon: Path | None
     long_messages: bool
-    new_content: bool
+    content: str | None  # a git commit of knowledge/content, or None for the working tree
     model: dict[str, Any]
+    titles_and_summaries: bool = False
 
 
 def rows(ours: dict[str, Any]) -> list[Row]:
     lexicon_file = lexicon_module.LEXICON_FILE
     return [
-        Row("1 normaliser alone", False, None, False, False, OLD_MODEL),
-        Row("2 + Telex decoding", True, None, False, False, OLD_MODEL),
-        Row("3 + lexicon", True, lexicon_file, False, False, OLD_MODEL),
-        Row("4 + long-message handling", True, lexicon_file, True, False, OLD_MODEL),
-        Row("5 + targeted training questions", True, lexicon_file, True, True, OLD_MODEL),
-        Row("6 + linear SVM, out_of_scope x4 (ours)", True, lexicon_file, True, True, ours),
-        Row("7 ours + concept phrases (not kept)", True, CONCEPTS_TRIED, True, True, ours),
+        Row("1 normaliser alone", False, None, False, BASE_COMMIT, OLD_MODEL),
+        Row("2 + Telex decoding", True, None, False, BASE_COMMIT, OLD_MODEL),
+        Row("3 + lexicon", True, lexicon_file, False, BASE_COMMIT, OLD_MODEL),
+        Row("4 + long-message handling", True, lexicon_file, True, BASE_COMMIT, OLD_MODEL),
+        Row("5 + targeted training questions", True, lexicon_file, True, FIRST_ROUND_COMMIT, OLD_MODEL),
+        Row("6 + linear SVM, out_of_scope x4", True, lexicon_file, True, FIRST_ROUND_COMMIT, ours),
+        Row("7 + confusable pairs, round 2 (ours)", True, lexicon_file, True, None, ours),
+        Row("8 ours + titles, summaries (not kept)", True, lexicon_file, True, None, ours, True),
+        Row("9 ours + concept phrases (not kept)", True, CONCEPTS_TRIED, True, None, ours),
     ]
 
 
-def old_content() -> dict[str, list[str]]:
+def content_at(commit: str | None) -> dict[str, list[str]]:
+    """Training examples of the knowledge base at ``commit`` (None: as it is now)."""
+    if commit is None:
+        return load_content(PROJECT_ROOT / "knowledge" / "content").training_examples()
     with tempfile.TemporaryDirectory() as tmp:
         folder = PROJECT_ROOT / "knowledge" / "content"
         for path in folder.glob("*.yaml"):
             if path.name == "curated.yaml":
-                continue  # curated examples came later (the learning loop); the "before" never had them
+                continue  # examples curated in a running bot are not part of any committed "before"
             shown = subprocess.run(
-                ["git", "show", f"{BASE_COMMIT}:{path.relative_to(PROJECT_ROOT)}"],
+                ["git", "show", f"{commit}:{path.relative_to(PROJECT_ROOT)}"],
                 cwd=PROJECT_ROOT,
                 capture_output=True,
                 text=True,
@@ -97,6 +107,22 @@ def old_content() -> dict[str, list[str]]:
     # no row is flattered by near-repeats of evaluation questions.
     held_out = held_out_keys(DEV_QUESTIONS) + held_out_keys(BLIND_QUESTIONS)
     return {intent: [t for t in texts if not repeats(t, held_out)] for intent, texts in examples.items()}
+
+
+def with_titles_and_summaries(examples: dict[str, list[str]]) -> dict[str, list[str]]:
+    """``examples`` plus each topic's title and summary as weak extra questions (decontaminated)."""
+    held_out = held_out_keys(DEV_QUESTIONS) + held_out_keys(BLIND_QUESTIONS)
+    extended = {intent: list(texts) for intent, texts in examples.items()}
+    for record in load_content(PROJECT_ROOT / "knowledge" / "content").topics:
+        for text in (record.entry.title, record.entry.summary):
+            if not repeats(text, held_out):
+                extended.setdefault(record.entry.id, []).append(text)
+    return extended
+
+
+def row_examples(row: Row) -> dict[str, list[str]]:
+    examples = content_at(row.content)
+    return with_titles_and_summaries(examples) if row.titles_and_summaries else examples
 
 
 def configure(row: Row) -> None:
@@ -141,14 +167,13 @@ def main() -> int:
     parser.add_argument("--rows", default="1,2,3,4,5,6,7")
     args = parser.parse_args()
     wanted = {int(n) for n in args.rows.split(",")}
-    current = load_content(PROJECT_ROOT / "knowledge" / "content").training_examples()
-    before = old_content()
-    print(f"examples: before {sum(map(len, before.values()))}, now {sum(map(len, current.values()))}")
     ours = classifier_settings()
     results = []
     for index, row in enumerate(rows(ours), start=1):
         if index in wanted:
-            results.append((row, *measure(row, current if row.new_content else before, args.workers)))
+            examples = row_examples(row)
+            print(f"{row.name}: {sum(map(len, examples.values()))} examples", flush=True)
+            results.append((row, *measure(row, examples, args.workers)))
     header = f"{'':42s}{'util':>6s} {'fit s':>6s} | {'dev in':>6s} {'nod':>6s} {'oos':>6s} {'wrong':>6s} |"
     header += f" {'blind in':>8s} {'nod':>6s} {'oos':>6s} {'wrong':>6s}"
     print("\n" + header)
