@@ -86,7 +86,7 @@ BEFORE_CLASSIFIER = {"model": "logistic", "C": 20.0, "out_of_scope_weight": 1.0}
 
 def before_model(settings: NluSettings) -> Path:
     """The Rasa model as it was before issue 8, trained once (about a minute) into build/bench/."""
-    from bench.nlu_ablation import BASE_COMMIT, old_content
+    from bench.nlu_ablation import BASE_COMMIT, content_at
 
     out_dir = PROJECT_ROOT / "build" / "bench"
     name = f"nlu-before-{BASE_COMMIT}"
@@ -101,7 +101,7 @@ def before_model(settings: NluSettings) -> Path:
     config_path = out_dir / "config-before.yml"
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     data = out_dir / "nlu-before.yml"
-    write_rasa_data(old_content(), data)
+    write_rasa_data(content_at(BASE_COMMIT), data)
     print("training the before-issue-8 model once ...", file=sys.stderr)
     return train_rasa_model(settings, config_path, data, out_dir, name)
 

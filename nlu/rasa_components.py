@@ -90,7 +90,7 @@ class VietnameseTopicClassifier(IntentClassifier, GraphComponent):
             "model": "svm",
             "C": 0.5,
             "temperature": 8.0,
-            "out_of_scope_weight": 4.0,
+            "out_of_scope_weight": 10.0,
             "random_seed": 42,
             "ranking_length": 10,
         }

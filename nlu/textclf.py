@@ -56,7 +56,7 @@ class TopicClassifier:
         model: ModelKind = "svm",
         c: float = 0.5,
         temperature: float = 8.0,
-        out_of_scope_weight: float = 4.0,
+        out_of_scope_weight: float = 10.0,
         seed: int = 42,
     ) -> None:
         self.model: ModelKind = model

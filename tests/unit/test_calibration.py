@@ -36,6 +36,6 @@ def test_calibration_trains_the_classifier_rasa_is_configured_with() -> None:
     from nlu.training import classifier_settings
 
     settings = classifier_settings()
-    assert settings == {"model": "svm", "c": 0.5, "temperature": 8.0, "out_of_scope_weight": 4.0, "seed": 42}
+    assert settings == {"model": "svm", "c": 0.5, "temperature": 8.0, "out_of_scope_weight": 10.0, "seed": 42}
     classifier = TopicClassifier(**settings)  # type: ignore[arg-type]
     assert (classifier.model, classifier.c, classifier.temperature) == ("svm", 0.5, 8.0)
